@@ -1,0 +1,234 @@
+//! IR → binary with wasm-encoder. Function bodies are encoded in parallel; the output depends
+//! only on the IR, never on the thread count.
+
+use crate::module::*;
+use crate::names::encode_names;
+use rayon::prelude::*;
+use std::borrow::Cow;
+use wasm_encoder::{
+    CodeSection, DataCountSection, DataSection, ElementSection, ExportSection, FunctionSection,
+    GlobalSection, ImportSection, MemorySection, StartSection, TableSection, TypeSection,
+};
+
+impl Module {
+    pub fn encode(&self) -> Vec<u8> {
+        let (code, needs_data_count) = self.encode_code();
+        let mut out = Emitter { module: self, bytes: wasm_encoder::Module::new() };
+        out.custom_sections(Placement::BeforeAll);
+        out.section(Placement::AfterType, &self.type_section());
+        out.section(Placement::AfterImport, &self.import_section());
+        out.section(Placement::AfterFunction, &self.function_section());
+        out.section(Placement::AfterTable, &self.table_section());
+        out.section(Placement::AfterMemory, &self.memory_section());
+        out.section(Placement::AfterGlobal, &self.global_section());
+        out.section(Placement::AfterExport, &self.export_section());
+        if let Some(function_index) = self.start {
+            out.bytes.section(&StartSection { function_index });
+        }
+        out.custom_sections(Placement::AfterStart);
+        out.section(Placement::AfterElement, &self.element_section());
+        if self.data_count || needs_data_count {
+            out.bytes.section(&DataCountSection { count: self.data.len() as u32 });
+        }
+        out.custom_sections(Placement::AfterDataCount);
+        out.section(Placement::AfterCode, &code);
+        out.section(Placement::AfterData, &self.data_section());
+        if !self.names.is_empty() && !self.has_names_marker() {
+            out.bytes.section(&encode_names(&self.names));
+        }
+        out.bytes.finish()
+    }
+
+    fn has_names_marker(&self) -> bool {
+        self.custom_sections.iter().any(|section| section.content == CustomContent::Names)
+    }
+
+    fn type_section(&self) -> TypeSection {
+        let mut section = TypeSection::new();
+        for ty in &self.types {
+            section.ty().function(ty.params.iter().copied(), ty.results.iter().copied());
+        }
+        section
+    }
+
+    fn import_section(&self) -> ImportSection {
+        let mut section = ImportSection::new();
+        for import in &self.imports {
+            let ty = match import.kind {
+                ImportKind::Function(index) => wasm_encoder::EntityType::Function(index),
+                ImportKind::Table(ty) => ty.into(),
+                ImportKind::Memory(ty) => ty.into(),
+                ImportKind::Global(ty) => ty.into(),
+            };
+            section.import(&import.module, &import.name, ty);
+        }
+        section
+    }
+
+    fn function_section(&self) -> FunctionSection {
+        let mut section = FunctionSection::new();
+        for function in &self.functions {
+            section.function(function.type_index);
+        }
+        section
+    }
+
+    fn table_section(&self) -> TableSection {
+        let mut section = TableSection::new();
+        for table in &self.tables {
+            section.table(*table);
+        }
+        section
+    }
+
+    fn memory_section(&self) -> MemorySection {
+        let mut section = MemorySection::new();
+        for memory in &self.memories {
+            section.memory(*memory);
+        }
+        section
+    }
+
+    fn global_section(&self) -> GlobalSection {
+        let mut section = GlobalSection::new();
+        for global in &self.globals {
+            section.global(global.ty, &global.init.to_encoder());
+        }
+        section
+    }
+
+    fn export_section(&self) -> ExportSection {
+        let mut section = ExportSection::new();
+        for export in &self.exports {
+            let kind = match export.kind {
+                ExportKind::Function => wasm_encoder::ExportKind::Func,
+                ExportKind::Table => wasm_encoder::ExportKind::Table,
+                ExportKind::Memory => wasm_encoder::ExportKind::Memory,
+                ExportKind::Global => wasm_encoder::ExportKind::Global,
+            };
+            section.export(&export.name, kind, export.index);
+        }
+        section
+    }
+
+    fn element_section(&self) -> ElementSection {
+        let mut section = ElementSection::new();
+        for element in &self.elements {
+            let exprs: Vec<wasm_encoder::ConstExpr>;
+            let elements = match &element.items {
+                ElementItems::Functions(functions) => wasm_encoder::Elements::Functions(Cow::Borrowed(functions)),
+                ElementItems::Expressions(ty, items) => {
+                    exprs = items.iter().map(ConstExpr::to_encoder).collect();
+                    wasm_encoder::Elements::Expressions(*ty, Cow::Borrowed(&exprs))
+                }
+            };
+            let offset;
+            let mode = match &element.mode {
+                ElementMode::Passive => wasm_encoder::ElementMode::Passive,
+                ElementMode::Declarative => wasm_encoder::ElementMode::Declared,
+                ElementMode::Active { table, offset: expr } => {
+                    offset = expr.to_encoder();
+                    // Table 0 with funcrefs takes the MVP encoding, which every engine reads.
+                    let mvp_form = *table == 0
+                        && matches!(&element.items, ElementItems::Functions(_) | ElementItems::Expressions(RefType::FUNCREF, _));
+                    wasm_encoder::ElementMode::Active { table: (!mvp_form).then_some(*table), offset: &offset }
+                }
+            };
+            section.segment(wasm_encoder::ElementSegment { mode, elements });
+        }
+        section
+    }
+
+    fn data_section(&self) -> DataSection {
+        let mut section = DataSection::new();
+        for data in &self.data {
+            match &data.mode {
+                DataMode::Passive => section.passive(data.bytes.iter().copied()),
+                DataMode::Active { memory, offset } => {
+                    section.active(*memory, &offset.to_encoder(), data.bytes.iter().copied())
+                }
+            };
+        }
+        section
+    }
+
+    /// The code section, and whether any body refers to data segments (which requires a
+    /// data count section).
+    fn encode_code(&self) -> (CodeSection, bool) {
+        let bodies: Vec<(Vec<u8>, bool)> = self.functions.par_iter().map(encode_body).collect();
+        let mut section = CodeSection::new();
+        let mut needs_data_count = false;
+        for (body, uses_data) in &bodies {
+            section.raw(body);
+            needs_data_count |= uses_data;
+        }
+        (section, needs_data_count)
+    }
+}
+
+fn encode_body(function: &Function) -> (Vec<u8>, bool) {
+    let mut encoded = wasm_encoder::Function::new(function.locals.iter().copied());
+    let mut uses_data = false;
+    for instr in &function.body {
+        uses_data |= matches!(instr, Instr::MemoryInit { .. } | Instr::DataDrop(_));
+        encoded.instruction(instr);
+    }
+    (encoded.into_raw_body(), uses_data)
+}
+
+impl ConstExpr {
+    pub fn to_encoder(&self) -> wasm_encoder::ConstExpr {
+        wasm_encoder::ConstExpr::extended(self.0.iter().cloned())
+    }
+}
+
+/// Writes standard sections followed by the custom sections that came after them.
+struct Emitter<'m> {
+    module: &'m Module,
+    bytes: wasm_encoder::Module,
+}
+
+impl Emitter<'_> {
+    fn section(&mut self, placement: Placement, section: &(impl wasm_encoder::Section + SectionLen)) {
+        if section.count() > 0 {
+            self.bytes.section(section);
+        }
+        self.custom_sections(placement);
+    }
+
+    fn custom_sections(&mut self, placement: Placement) {
+        for custom in self.module.custom_sections.iter().filter(|c| c.placement == placement) {
+            match &custom.content {
+                CustomContent::Names => {
+                    if !self.module.names.is_empty() {
+                        self.bytes.section(&encode_names(&self.module.names));
+                    }
+                }
+                CustomContent::Raw { name, data } => {
+                    let section = wasm_encoder::CustomSection { name: name.into(), data: data.into() };
+                    self.bytes.section(&section);
+                }
+            }
+        }
+    }
+}
+
+/// Lets empty sections be left out uniformly.
+trait SectionLen {
+    fn count(&self) -> u32;
+}
+
+macro_rules! section_len {
+    ($($section:ty),*) => {
+        $(impl SectionLen for $section {
+            fn count(&self) -> u32 {
+                self.len()
+            }
+        })*
+    };
+}
+
+section_len!(
+    TypeSection, ImportSection, FunctionSection, TableSection, MemorySection, GlobalSection,
+    ExportSection, ElementSection, CodeSection, DataSection
+);
