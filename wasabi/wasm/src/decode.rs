@@ -44,6 +44,7 @@ enum Failure {
     Parse(BinaryReaderError),
     Unsupported { feature: &'static str, offset: u64 },
     Convert { message: String, offset: u64 },
+    Malformed { message: String, offset: u64 },
 }
 
 impl From<BinaryReaderError> for Failure {
@@ -67,6 +68,7 @@ impl Failure {
                 Error::Unsupported { feature: feature.replace('_', "-"), offset }
             }
             Failure::Convert { message, offset } => Error::Unsupported { feature: message, offset },
+            Failure::Malformed { message, offset } => Error::Invalid { message, offset },
         }
     }
 }
@@ -79,6 +81,7 @@ struct Decoder<'a> {
     bodies: Vec<Body<'a>>,
     placement: Placement,
     features: WasmFeatures,
+    saw_header: bool,
 }
 
 fn unsupported(feature: &'static str, offset: u64) -> Failure {
@@ -97,6 +100,7 @@ impl<'a> Decoder<'a> {
             bodies: Vec::new(),
             placement: Placement::BeforeAll,
             features: options.features,
+            saw_header: false,
         }
     }
 
@@ -113,11 +117,14 @@ impl<'a> Decoder<'a> {
             }
             self.payload(payload)?;
         }
+        if !self.saw_header {
+            return Err(Failure::Malformed { message: "empty input: not a wasm module".into(), offset: 0 });
+        }
         let bodies = decode_bodies(std::mem::take(&mut self.bodies), self.features)?;
         if bodies.len() != self.module.functions.len() {
             let offset = bytes.len() as u64;
             let message = "function and code section have inconsistent lengths".to_string();
-            return Err(Failure::Convert { message, offset });
+            return Err(Failure::Malformed { message, offset });
         }
         for (function, (locals, body)) in self.module.functions.iter_mut().zip(bodies) {
             function.locals = locals;
@@ -132,7 +139,8 @@ impl<'a> Decoder<'a> {
             Payload::Version { encoding: wasmparser::Encoding::Component, range, .. } => {
                 return Err(unsupported("component-model", range.start));
             }
-            Payload::Version { .. } | Payload::End(_) => {}
+            Payload::Version { .. } => self.saw_header = true,
+            Payload::End(_) => {}
             Payload::TypeSection(reader) => {
                 for group in reader.into_iter_with_offsets() {
                     let (offset, group) = group?;
@@ -366,5 +374,7 @@ fn decode_body(
         instrs.push(translate(op).map_err(|error| Failure::from_translate(error, offset))?);
     }
     reader.finish()?;
+    // The estimate above overshoots on most code; big modules hold millions of instructions.
+    instrs.shrink_to_fit();
     Ok((locals, instrs))
 }

@@ -1,0 +1,28 @@
+;; A small program using Wasm 2.0 features: multi-value, bulk memory, reference types, SIMD.
+(module
+  (memory (export "memory") 1)
+  (table $callbacks 1 funcref)
+  (elem (table $callbacks) (i32.const 0) func $fib)
+  (data $greeting "fib(n) with multi-value")
+  (func $fib (export "fib") (param $n i32) (result i64)
+    (local.get $n)
+    (i64.const 0) (i64.const 1)
+    (call $steps))
+  ;; Returns the pair (fib(k), fib(k+1)) advanced n times: a multi-value loop.
+  (func $steps (param $n i32) (param $a i64) (param $b i64) (result i64)
+    (block $done (result i64)
+      (loop $next
+        (br_if $done (local.get $a) (i32.eqz (local.get $n)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (local.get $b)
+        (i64.add (local.get $a) (local.get $b))
+        (local.set $b)
+        (local.set $a)
+        (br $next))
+      (unreachable)))
+  (func (export "greet") (result i32)
+    (memory.init $greeting (i32.const 0) (i32.const 0) (i32.const 23))
+    (i32x4.extract_lane 0 (v128.load (i32.const 0))))
+  (func (export "call_fib") (param i32) (result i64)
+    (call_indirect $callbacks (param i32) (result i64) (local.get 0) (i32.const 0)))
+)
