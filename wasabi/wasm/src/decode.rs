@@ -1,11 +1,11 @@
 //! Binary → IR. Sections are read in order; function bodies are decoded (and validated) in
 //! parallel once the whole module has been seen.
 
+use crate::Error;
 use crate::features::{classify, supported_features};
 use crate::instr::{TranslateError, translate};
 use crate::module::*;
 use crate::names::decode_names;
-use crate::Error;
 use rayon::prelude::*;
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasmparser::{
@@ -227,16 +227,15 @@ impl<'a> Decoder<'a> {
 
     fn custom_section(&mut self, reader: wasmparser::CustomSectionReader<'a>) {
         let placement = self.placement;
-        if reader.name() == "name" {
-            if let wasmparser::KnownCustom::Name(names) = reader.as_known() {
-                // A malformed name section must not make the module unusable (the spec says to
-                // ignore it), so it is kept verbatim instead.
-                if let Some(names) = decode_names(names) {
-                    self.module.names = names;
-                    self.module.custom_sections.push(CustomSection { placement, content: CustomContent::Names });
-                    return;
-                }
-            }
+        // A malformed name section must not make the module unusable (the spec says to ignore
+        // it), so it is kept verbatim instead.
+        if reader.name() == "name"
+            && let wasmparser::KnownCustom::Name(names) = reader.as_known()
+            && let Some(names) = decode_names(names)
+        {
+            self.module.names = names;
+            self.module.custom_sections.push(CustomSection { placement, content: CustomContent::Names });
+            return;
         }
         let content = CustomContent::Raw { name: reader.name().to_string(), data: reader.data().to_vec() };
         self.module.custom_sections.push(CustomSection { placement, content });
@@ -267,9 +266,15 @@ fn func_types(group: wasmparser::RecGroup, offset: u64) -> Result<Vec<FuncType>,
 fn import(import: wasmparser::Import, offset: u64) -> Result<Import, Failure> {
     let kind = match import.ty {
         wasmparser::TypeRef::Func(index) => ImportKind::Function(index),
-        wasmparser::TypeRef::Table(ty) => ImportKind::Table(convert(RoundtripReencoder.table_type(ty), offset)?),
-        wasmparser::TypeRef::Memory(ty) => ImportKind::Memory(convert(RoundtripReencoder.memory_type(ty), offset)?),
-        wasmparser::TypeRef::Global(ty) => ImportKind::Global(convert(RoundtripReencoder.global_type(ty), offset)?),
+        wasmparser::TypeRef::Table(ty) => {
+            ImportKind::Table(convert(RoundtripReencoder.table_type(ty), offset)?)
+        }
+        wasmparser::TypeRef::Memory(ty) => {
+            ImportKind::Memory(convert(RoundtripReencoder.memory_type(ty), offset)?)
+        }
+        wasmparser::TypeRef::Global(ty) => {
+            ImportKind::Global(convert(RoundtripReencoder.global_type(ty), offset)?)
+        }
         wasmparser::TypeRef::Tag(_) => return Err(unsupported("exceptions", offset)),
         wasmparser::TypeRef::FuncExact(_) => return Err(unsupported("custom-descriptors", offset)),
     };

@@ -22,22 +22,24 @@ impl Module {
 
     /// Adds imported functions after the existing ones and renumbers every reference to a
     /// defined function, in one pass however many are added. Returns their indices.
-    pub fn add_function_imports(&mut self, imports: impl IntoIterator<Item = (String, String, FuncType)>) -> Vec<u32> {
+    pub fn add_function_imports(
+        &mut self,
+        imports: impl IntoIterator<Item = (String, String, FuncType)>,
+    ) -> Vec<u32> {
         let first = self.num_imported_functions();
-        let insert_at = self.imports.iter().rposition(|import| matches!(import.kind, ImportKind::Function(_)));
-        let mut insert_at = insert_at.map_or(0, |position| position + 1);
-        let mut added = Vec::new();
-        for (module, name, ty) in imports {
-            let kind = ImportKind::Function(self.add_type(ty));
-            self.imports.insert(insert_at, Import { module, name, kind });
-            insert_at += 1;
-            added.push(first + added.len() as u32);
+        let new_imports: Vec<Import> = imports
+            .into_iter()
+            .map(|(module, name, ty)| Import { module, name, kind: ImportKind::Function(self.add_type(ty)) })
+            .collect();
+        let count = new_imports.len() as u32;
+        let last_function =
+            self.imports.iter().rposition(|import| matches!(import.kind, ImportKind::Function(_)));
+        let insert_at = last_function.map_or(0, |position| position + 1);
+        self.imports.splice(insert_at..insert_at, new_imports);
+        if count > 0 {
+            self.remap_functions(|index| if index >= first { index + count } else { index });
         }
-        let shift = added.len() as u32;
-        if shift > 0 {
-            self.remap_functions(|index| if index >= first { index + shift } else { index });
-        }
-        added
+        (first..first + count).collect()
     }
 
     /// Appends a defined function and returns its index; nothing is renumbered.

@@ -116,7 +116,9 @@ impl Module {
         for element in &self.elements {
             let exprs: Vec<wasm_encoder::ConstExpr>;
             let elements = match &element.items {
-                ElementItems::Functions(functions) => wasm_encoder::Elements::Functions(Cow::Borrowed(functions)),
+                ElementItems::Functions(functions) => {
+                    wasm_encoder::Elements::Functions(Cow::Borrowed(functions))
+                }
                 ElementItems::Expressions(ty, items) => {
                     exprs = items.iter().map(ConstExpr::to_encoder).collect();
                     wasm_encoder::Elements::Expressions(*ty, Cow::Borrowed(&exprs))
@@ -130,8 +132,14 @@ impl Module {
                     offset = expr.to_encoder();
                     // Table 0 with funcrefs takes the MVP encoding, which every engine reads.
                     let mvp_form = *table == 0
-                        && matches!(&element.items, ElementItems::Functions(_) | ElementItems::Expressions(RefType::FUNCREF, _));
-                    wasm_encoder::ElementMode::Active { table: (!mvp_form).then_some(*table), offset: &offset }
+                        && matches!(
+                            &element.items,
+                            ElementItems::Functions(_) | ElementItems::Expressions(RefType::FUNCREF, _)
+                        );
+                    wasm_encoder::ElementMode::Active {
+                        table: (!mvp_form).then_some(*table),
+                        offset: &offset,
+                    }
                 }
             };
             section.segment(wasm_encoder::ElementSegment { mode, elements });
@@ -229,6 +237,14 @@ macro_rules! section_len {
 }
 
 section_len!(
-    TypeSection, ImportSection, FunctionSection, TableSection, MemorySection, GlobalSection,
-    ExportSection, ElementSection, CodeSection, DataSection
+    TypeSection,
+    ImportSection,
+    FunctionSection,
+    TableSection,
+    MemorySection,
+    GlobalSection,
+    ExportSection,
+    ElementSection,
+    CodeSection,
+    DataSection
 );

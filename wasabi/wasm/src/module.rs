@@ -164,7 +164,10 @@ pub struct CustomSection {
 pub enum CustomContent {
     /// Where [`Module::names`] is encoded. Without such a marker, non-empty names go last.
     Names,
-    Raw { name: String, data: Vec<u8> },
+    Raw {
+        name: String,
+        data: Vec<u8>,
+    },
 }
 
 /// The standard section a custom section follows; custom sections keep their relative order.

@@ -59,25 +59,25 @@ pub(crate) fn encode_names(names: &Names) -> wasm_encoder::NameSection {
         }
         encoded
     };
-    // Subsections in the order the specification requires; empty ones are left out.
-    let subsections: [(&dyn Fn(&mut wasm_encoder::NameSection), bool); 11] = [
-        (&|s| s.functions(&direct(&names.functions)), names.functions.is_empty()),
-        (&|s| s.locals(&indirect(&names.locals)), names.locals.is_empty()),
-        (&|s| s.labels(&indirect(&names.labels)), names.labels.is_empty()),
-        (&|s| s.types(&direct(&names.types)), names.types.is_empty()),
-        (&|s| s.tables(&direct(&names.tables)), names.tables.is_empty()),
-        (&|s| s.memories(&direct(&names.memories)), names.memories.is_empty()),
-        (&|s| s.globals(&direct(&names.globals)), names.globals.is_empty()),
-        (&|s| s.elements(&direct(&names.elements)), names.elements.is_empty()),
-        (&|s| s.data(&direct(&names.data)), names.data.is_empty()),
-        (&|s| s.fields(&indirect(&names.fields)), names.fields.is_empty()),
-        (&|s| s.tags(&direct(&names.tags)), names.tags.is_empty()),
-    ];
-    for (encode, empty) in subsections {
-        if !empty {
-            encode(&mut section);
-        }
+    macro_rules! subsection {
+        ($method:ident, $map:expr, $convert:ident) => {
+            if !$map.is_empty() {
+                section.$method(&$convert(&$map));
+            }
+        };
     }
+    // In the order the specification requires.
+    subsection!(functions, names.functions, direct);
+    subsection!(locals, names.locals, indirect);
+    subsection!(labels, names.labels, indirect);
+    subsection!(types, names.types, direct);
+    subsection!(tables, names.tables, direct);
+    subsection!(memories, names.memories, direct);
+    subsection!(globals, names.globals, direct);
+    subsection!(elements, names.elements, direct);
+    subsection!(data, names.data, direct);
+    subsection!(fields, names.fields, indirect);
+    subsection!(tags, names.tags, direct);
     for (id, data) in &names.unknown {
         section.raw(*id, data);
     }

@@ -1,6 +1,8 @@
 //! The editing API keeps every index reference consistent.
 
-use wasabi_wasm::{ElementItems, ExportKind, FuncType, Function, Instr, Module, ValType, supported_features, validate};
+use wasabi_wasm::{
+    ElementItems, ExportKind, FuncType, Function, Instr, Module, ValType, supported_features, validate,
+};
 
 const PROGRAM: &str = r#"
 (module
@@ -54,11 +56,11 @@ fn adding_function_imports_renumbers_every_reference() {
 #[test]
 fn adding_a_global_import_renumbers_defined_globals() {
     let mut module = decode(PROGRAM);
-    let added = module.add_global_import("env", "extra", wasm_encoder::GlobalType {
-        val_type: ValType::I64,
-        mutable: false,
-        shared: false,
-    });
+    let added = module.add_global_import(
+        "env",
+        "extra",
+        wasm_encoder::GlobalType { val_type: ValType::I64, mutable: false, shared: false },
+    );
     assert_eq!(added, 1);
     assert!(matches!(module.functions[0].body[0], Instr::GlobalGet(2)), "$counter: 1 -> 2");
     assert!(matches!(module.functions[1].body[2], Instr::GlobalGet(0)), "$imported stays");

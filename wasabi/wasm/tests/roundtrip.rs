@@ -84,7 +84,8 @@ fn float_constants_keep_nan_payloads() {
 
 #[test]
 fn custom_sections_stay_in_place() {
-    let mut input = encode_wat("(module (func) (@custom \"first\" (before first) \"a\") (@custom \"tail\" \"z\"))");
+    let mut input =
+        encode_wat("(module (func) (@custom \"first\" (before first) \"a\") (@custom \"tail\" \"z\"))");
     input.extend_from_slice(&[0, 4, 3, b'e', b'n', b'd']);
     let output = roundtrip(&input, supported_features()).unwrap();
     assert_eq!(output, input);
