@@ -1,1 +1,35 @@
-//! Placeholder
+//! Shared helpers for the end-to-end tests.
+
+use std::path::{Path, PathBuf};
+
+/// The installed corpus: `$CORPUS_DIR`, else `target/corpus` of the workspace
+/// (`../shared/corpus/setup.sh target/corpus` installs it there).
+pub fn corpus_dir() -> PathBuf {
+    let dir = std::env::var_os("CORPUS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/corpus"));
+    assert!(
+        dir.join("node_modules").is_dir(),
+        "no corpus at {}: run ../shared/corpus/setup.sh target/corpus (or set CORPUS_DIR)",
+        dir.display()
+    );
+    dir
+}
+
+/// Every `.wasm` file below `dir`, sorted, so test output is stable.
+pub fn wasm_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|ext| ext == "wasm") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
