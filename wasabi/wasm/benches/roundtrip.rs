@@ -72,6 +72,7 @@ fn run_child(method: usize, files: &[PathBuf]) -> (Duration, u64) {
         .env(CHILD_ENV, format!("{method}:{}", list.display()))
         .output()
         .expect("bench child runs");
+    std::fs::remove_file(&list).ok();
     assert!(output.status.success(), "child failed: {}", String::from_utf8_lossy(&output.stderr));
     let stdout = String::from_utf8(output.stdout).unwrap();
     let mut fields = stdout.split_whitespace().map(|f| f.parse::<u64>().unwrap());
