@@ -14,7 +14,8 @@ fn every_corpus_binary_roundtrips() {
         .filter_map(|path| {
             let bytes = std::fs::read(path).unwrap();
             let result = Module::decode(&bytes).map(|module| module.encode());
-            let outcome = result.and_then(|encoded| validate(&encoded, supported_features()).map(|_| encoded));
+            let outcome =
+                result.and_then(|encoded| validate(&encoded, supported_features()).map(|_| encoded));
             outcome.err().map(|error| format!("{}: {error}", path.display()))
         })
         .collect();
@@ -24,7 +25,9 @@ fn every_corpus_binary_roundtrips() {
 #[test]
 fn emscripten_and_rust_binaries_roundtrip_byte_identical() {
     let dir = corpus_dir().join("node_modules");
-    for relative in ["@ffmpeg/core/dist/esm/ffmpeg-core.wasm", "opencv-wasm/opencv.wasm", "@swc/wasm/wasm_bg.wasm"] {
+    for relative in
+        ["@ffmpeg/core/dist/esm/ffmpeg-core.wasm", "opencv-wasm/opencv.wasm", "@swc/wasm/wasm_bg.wasm"]
+    {
         let bytes = std::fs::read(dir.join(relative)).unwrap();
         let encoded = Module::decode(&bytes).unwrap().encode();
         assert!(encoded == bytes, "{relative} changed in the roundtrip");

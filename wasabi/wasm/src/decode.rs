@@ -105,7 +105,11 @@ impl<'a> Decoder<'a> {
     }
 
     fn run(mut self, bytes: &'a [u8]) -> Result<Module, Failure> {
-        for payload in Parser::new(0).parse_all(bytes) {
+        // The parser reads some immediates by feature (memory limits are 64-bit with memory64),
+        // so it must know the features or it accepts overlong encodings.
+        let mut parser = Parser::new(0);
+        parser.set_features(self.features);
+        for payload in parser.parse_all(bytes) {
             let payload = payload?;
             let validated = match &mut self.validator {
                 Some(validator) => Some(validator.payload(&payload)?),

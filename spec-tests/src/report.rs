@@ -1,0 +1,96 @@
+//! Per-suite counts, and the failures behind them.
+
+use serde::Serialize;
+
+#[derive(Debug, Default, Serialize)]
+pub struct SuiteReport {
+    pub suite: String,
+    pub scripts: usize,
+    pub modules: usize,
+    pub modules_failed: usize,
+    pub assertions: usize,
+    pub assertions_failed: usize,
+    pub malformed_rejected: usize,
+    pub malformed_accepted: usize,
+    /// `module quote` texts that the text parser already refuses: there is no binary to test.
+    pub malformed_text_rejected: usize,
+    pub invalid_rejected: usize,
+    pub invalid_accepted: usize,
+    pub skipped: Vec<Skip>,
+    /// `file:line: what went wrong`, in script order.
+    pub failures: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Skip {
+    pub file: String,
+    pub line: usize,
+    pub reason: String,
+}
+
+impl SuiteReport {
+    pub fn new(suite: String) -> Self {
+        SuiteReport { suite, ..SuiteReport::default() }
+    }
+
+    pub fn merge(&mut self, other: SuiteReport) {
+        self.scripts += other.scripts;
+        self.modules += other.modules;
+        self.modules_failed += other.modules_failed;
+        self.assertions += other.assertions;
+        self.assertions_failed += other.assertions_failed;
+        self.malformed_rejected += other.malformed_rejected;
+        self.malformed_accepted += other.malformed_accepted;
+        self.malformed_text_rejected += other.malformed_text_rejected;
+        self.invalid_rejected += other.invalid_rejected;
+        self.invalid_accepted += other.invalid_accepted;
+        self.skipped.extend(other.skipped);
+        self.failures.extend(other.failures);
+    }
+
+    pub fn failed(&self) -> usize {
+        self.modules_failed + self.assertions_failed + self.malformed_accepted + self.invalid_accepted
+    }
+
+    pub fn passed(&self) -> usize {
+        self.modules - self.modules_failed + self.assertions - self.assertions_failed
+            + self.malformed_rejected
+            + self.malformed_text_rejected
+            + self.invalid_rejected
+    }
+
+    pub fn summary_line(&self) -> String {
+        format!(
+            "{}: {} scripts, {} modules ({} failed), {} assertions ({} failed), malformed {} rejected + {} by the text parser / {} accepted, invalid {} rejected / {} accepted, {} skipped",
+            self.suite,
+            self.scripts,
+            self.modules,
+            self.modules_failed,
+            self.assertions,
+            self.assertions_failed,
+            self.malformed_rejected,
+            self.malformed_text_rejected,
+            self.malformed_accepted,
+            self.invalid_rejected,
+            self.invalid_accepted,
+            self.skipped.len(),
+        )
+    }
+}
+
+pub struct Report {
+    pub suites: Vec<SuiteReport>,
+}
+
+impl Report {
+    pub fn failures(&self) -> impl Iterator<Item = &String> {
+        self.suites.iter().flat_map(|suite| &suite.failures)
+    }
+
+    /// (passed, failed) over all suites; skips count as failures so none go unnoticed.
+    pub fn totals(&self) -> (usize, usize) {
+        let passed = self.suites.iter().map(SuiteReport::passed).sum();
+        let failed = self.suites.iter().map(|suite| suite.failed() + suite.skipped.len()).sum();
+        (passed, failed)
+    }
+}

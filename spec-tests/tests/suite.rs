@@ -1,0 +1,56 @@
+//! The spec suite through the IR, and the driver's own checks.
+
+use spec_tests::{Mode, Options, Suite, run, run_script};
+
+#[test]
+fn wasm_v1_and_v2_pass_after_roundtrip_through_the_ir() {
+    let suites = vec![Suite::parse("wasm-v1").unwrap(), Suite::parse("wasm-v2").unwrap()];
+    let report = run(&Options { mode: Mode::Roundtrip, suites, filter: None });
+    for suite in &report.suites {
+        assert!(suite.failures.is_empty(), "{}:\n{}", suite.suite, suite.failures.join("\n"));
+        assert!(suite.skipped.is_empty(), "{}: skipped {:?}", suite.suite, suite.skipped);
+        assert_eq!(suite.malformed_accepted + suite.invalid_accepted, 0);
+        assert!(suite.malformed_rejected > 600 && suite.invalid_rejected > 900, "{}", suite.summary_line());
+    }
+    let assertions: usize = report.suites.iter().map(|suite| suite.assertions).sum();
+    assert!(assertions >= 35_000, "only {assertions} assertions ran");
+    assert_eq!(report.totals().1, 0);
+}
+
+const CHECKS: &str = r#"
+(module
+  (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
+  (func (export "nan") (result f32) (f32.div (f32.const 0) (f32.const 0)))
+  (func (export "trap") (unreachable))
+  (func (export "v") (result v128) (v128.const i32x4 1 2 3 4))
+  (func $loop (export "loop") (call $loop)))
+(assert_return (invoke "add" (i32.const 1) (i32.const 2)) (i32.const 3))
+(assert_return (invoke "add" (i32.const 1) (i32.const 2)) (i32.const 4))
+(assert_return (invoke "nan") (f32.const nan:canonical))
+(assert_return (invoke "nan") (f32.const 0))
+(assert_return (invoke "v") (v128.const i32x4 1 2 3 4))
+(assert_return (invoke "v") (v128.const i32x4 1 2 3 5))
+(assert_trap (invoke "trap") "unreachable")
+(assert_trap (invoke "add" (i32.const 0) (i32.const 0)) "no trap")
+(assert_exhaustion (invoke "loop") "call stack exhausted")
+(assert_invalid (module (func (result i32) (i64.const 0))) "type mismatch")
+(assert_invalid (module (func (result i32) (i32.const 0))) "valid, so accepted")
+(assert_malformed (module quote "(func (bogus))") "unknown operator")
+"#;
+
+#[test]
+fn the_driver_tells_passing_from_failing_assertions() {
+    let suite = Suite::parse("wasm-v2").unwrap();
+    let report = run_script(Mode::Roundtrip, &suite, "checks.wast", CHECKS);
+    assert_eq!(report.assertions, 9, "{:?}", report.failures);
+    assert_eq!(report.assertions_failed, 4, "{:?}", report.failures);
+    for line in [9, 11, 13, 15] {
+        assert!(
+            report.failures.iter().any(|f| f.starts_with(&format!("checks.wast:{line}:"))),
+            "{:?}",
+            report.failures
+        );
+    }
+    assert_eq!((report.invalid_rejected, report.invalid_accepted), (1, 1));
+    assert_eq!(report.malformed_text_rejected, 1);
+}
