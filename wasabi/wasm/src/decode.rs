@@ -35,8 +35,42 @@ impl Module {
     }
 
     pub fn decode_with(bytes: &[u8], options: &DecodeOptions) -> Result<Module, Error> {
-        Decoder::new(options).run(bytes).map_err(|error| error.resolve(bytes, options))
+        let (mut module, bodies) =
+            Decoder::new(options).run(bytes).map_err(|error| error.resolve(bytes, options))?;
+        let decoded =
+            decode_bodies(bodies, options.features).map_err(|error| error.resolve(bytes, options))?;
+        for (function, (locals, body)) in module.functions.iter_mut().zip(decoded) {
+            function.locals = locals;
+            function.body = body;
+        }
+        Ok(module)
     }
+
+    /// Decodes everything but the function bodies, which are handed back undecoded (with their
+    /// validators when `options.validate` is set) for tools that stream through them. The
+    /// functions' `body` stays empty.
+    pub fn decode_deferred<'a>(
+        bytes: &'a [u8],
+        options: &DecodeOptions,
+    ) -> Result<(Module, Vec<DeferredBody<'a>>), Error> {
+        let (module, bodies) =
+            Decoder::new(options).run(bytes).map_err(|error| error.resolve(bytes, options))?;
+        let bodies = bodies.into_iter().map(|(body, validator)| DeferredBody { body, validator }).collect();
+        Ok((module, bodies))
+    }
+}
+
+/// A function body left in binary form by [`Module::decode_deferred`].
+pub struct DeferredBody<'a> {
+    pub body: FunctionBody<'a>,
+    /// Validates the body operator by operator; `None` when decoding without validation.
+    pub validator: Option<FuncToValidate<ValidatorResources>>,
+}
+
+/// Turns an error met while reading a deferred body into ours, telling apart broken input from
+/// input that uses an unsupported proposal.
+pub fn body_error(bytes: &[u8], options: &DecodeOptions, error: BinaryReaderError) -> Error {
+    Failure::Parse(error).resolve(bytes, options)
 }
 
 /// A failure before it is known whether a fuller feature set would have accepted the input.
@@ -104,7 +138,7 @@ impl<'a> Decoder<'a> {
         }
     }
 
-    fn run(mut self, bytes: &'a [u8]) -> Result<Module, Failure> {
+    fn run(mut self, bytes: &'a [u8]) -> Result<(Module, Vec<Body<'a>>), Failure> {
         // The parser reads some immediates by feature (memory limits are 64-bit with memory64),
         // so it must know the features or it accepts overlong encodings.
         let mut parser = Parser::new(0);
@@ -124,17 +158,12 @@ impl<'a> Decoder<'a> {
         if !self.saw_header {
             return Err(Failure::Malformed { message: "empty input: not a wasm module".into(), offset: 0 });
         }
-        let bodies = decode_bodies(std::mem::take(&mut self.bodies), self.features)?;
-        if bodies.len() != self.module.functions.len() {
+        if self.bodies.len() != self.module.functions.len() {
             let offset = bytes.len() as u64;
             let message = "function and code section have inconsistent lengths".to_string();
             return Err(Failure::Malformed { message, offset });
         }
-        for (function, (locals, body)) in self.module.functions.iter_mut().zip(bodies) {
-            function.locals = locals;
-            function.body = body;
-        }
-        Ok(self.module)
+        Ok((self.module, self.bodies))
     }
 
     fn payload(&mut self, payload: Payload<'a>) -> Result<(), Failure> {

@@ -163,7 +163,7 @@ impl Module {
     /// The code section, and whether any body refers to data segments (which requires a
     /// data count section).
     fn encode_code(&self) -> (CodeSection, bool) {
-        let bodies: Vec<(Vec<u8>, bool)> = self.functions.par_iter().map(encode_body).collect();
+        let bodies: Vec<(Cow<[u8]>, bool)> = self.functions.par_iter().map(encode_body).collect();
         let mut section = CodeSection::new();
         let mut needs_data_count = false;
         for (body, uses_data) in &bodies {
@@ -174,14 +174,18 @@ impl Module {
     }
 }
 
-fn encode_body(function: &Function) -> (Vec<u8>, bool) {
+fn encode_body(function: &Function) -> (Cow<'_, [u8]>, bool) {
+    if let Some(encoded) = &function.encoded {
+        // Whoever encoded it kept the module's data count section if the body needs it.
+        return (Cow::Borrowed(encoded), false);
+    }
     let mut encoded = wasm_encoder::Function::new(function.locals.iter().copied());
     let mut uses_data = false;
     for instr in &function.body {
         uses_data |= matches!(instr, Instr::MemoryInit { .. } | Instr::DataDrop(_));
         encoded.instruction(instr);
     }
-    (encoded.into_raw_body(), uses_data)
+    (Cow::Owned(encoded.into_raw_body()), uses_data)
 }
 
 impl ConstExpr {

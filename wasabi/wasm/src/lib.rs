@@ -13,7 +13,7 @@ mod instr;
 mod module;
 mod names;
 
-pub use decode::DecodeOptions;
+pub use decode::{DecodeOptions, DeferredBody, body_error};
 pub use error::Error;
 pub use features::{supported_features, validate};
 pub use module::*;

@@ -68,6 +68,10 @@ pub struct Function {
     /// Run-length encoded declared locals (not parameters), as in the binary format.
     pub locals: Vec<(u32, ValType)>,
     pub body: Vec<Instr>,
+    /// A body already in binary form (locals and code, as in a code section entry), written
+    /// out as is instead of `locals` and `body`. Tools that stream bodies (the instrumenter)
+    /// use this; edits such as [`Module::remap_functions`] do not look inside it.
+    pub encoded: Option<Vec<u8>>,
 }
 
 /// A constant expression without its terminating `end`.

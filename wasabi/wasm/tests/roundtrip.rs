@@ -152,7 +152,8 @@ fn output_is_identical_across_runs_and_thread_counts() {
 fn overlong_memory_limits_are_malformed_without_memory64() {
     // Regression: the parser read limits as 64-bit (memory64 on by default) and took these.
     let header = b"\0asm\x01\0\0\0";
-    let overlong_minimum = [&header[..], &[0x05, 0x08, 0x01, 0x00, 0x82, 0x80, 0x80, 0x80, 0x80, 0x00]].concat();
+    let overlong_minimum =
+        [&header[..], &[0x05, 0x08, 0x01, 0x00, 0x82, 0x80, 0x80, 0x80, 0x80, 0x00]].concat();
     let error = Module::decode(&overlong_minimum).unwrap_err();
     assert!(error.to_string().contains("too long"), "{error}");
     assert_eq!(error.offset(), 16, "the fifth byte of the LEB128 is already too long");

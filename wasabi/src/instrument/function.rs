@@ -1,0 +1,743 @@
+//! Instrumentation of one function body, streamed operator by operator. wasmparser's validator
+//! walks along and supplies the type of every value handed to a hook, so the instrumenter never
+//! re-implements type checking.
+//!
+//! Each body is walked twice with the same code: a survey pass learns which low-level hooks and
+//! block ends exist (hook imports must be numbered before any call to them is written), and an
+//! emit pass writes the instrumented body.
+
+use super::info::{BrTableInfo, EndedBlock, Location, ResolvedLabel};
+use super::lowlevel::{BlockKind, HookKey, Kind, Ty, TypeList, family_hook};
+use super::ops::{Family, OpId, memarg_and_lane};
+use super::temps::Temps;
+use crate::hooks::{Hook, HookSet};
+use rustc_hash::{FxHashMap, FxHashSet};
+use smallvec::SmallVec;
+use wasm_encoder::{BlockType, HeapType, InstructionSink, ValType};
+use wasmparser::{
+    BinaryReaderError, FuncToValidate, FuncValidator, FunctionBody, Operator, OperatorsReader,
+    ValidatorResources, WasmModuleResources,
+};
+
+type Result<T> = std::result::Result<T, BinaryReaderError>;
+
+/// What every function's instrumentation shares.
+pub struct Context<'a> {
+    /// The original module, for copying instructions that need no change.
+    pub bytes: &'a [u8],
+    pub hooks: &'a HookSet,
+    pub features: wasmparser::WasmFeatures,
+    pub start: Option<u32>,
+    /// Global that is 1 until the start function has begun (for the start hook).
+    pub start_flag: Option<u32>,
+}
+
+/// The difference between the survey and the emit pass.
+pub trait Pass {
+    const EMIT: bool;
+    /// Function index of the low-level hook for `key` (the survey records the key).
+    fn hook(&mut self, key: HookKey) -> u32;
+    /// New index of a function of the original module.
+    fn function(&self, original: u32) -> u32;
+    /// Numbers a block in order of appearance and returns its end instruction, if known.
+    fn open_block(&mut self) -> (u32, u32);
+    fn close_block(&mut self, ordinal: u32, end: u32);
+    /// Index of a `br_table` in the module info.
+    fn br_table(&mut self, info: impl FnOnce() -> BrTableInfo) -> u32;
+    fn finish(&mut self, _instr_count: u32) {}
+}
+
+/// Survey pass: which hooks a function needs, where its blocks end, how many `br_table`s it has.
+#[derive(Default)]
+pub struct Survey {
+    pub hooks: FxHashSet<HookKey>,
+    pub block_ends: Vec<u32>,
+    pub br_tables: u32,
+    pub instr_count: u32,
+}
+
+impl Pass for Survey {
+    const EMIT: bool = false;
+
+    fn hook(&mut self, key: HookKey) -> u32 {
+        self.hooks.insert(key);
+        0
+    }
+
+    fn function(&self, original: u32) -> u32 {
+        original
+    }
+
+    fn open_block(&mut self) -> (u32, u32) {
+        self.block_ends.push(u32::MAX);
+        (self.block_ends.len() as u32 - 1, u32::MAX)
+    }
+
+    fn close_block(&mut self, ordinal: u32, end: u32) {
+        self.block_ends[ordinal as usize] = end;
+    }
+
+    fn br_table(&mut self, _: impl FnOnce() -> BrTableInfo) -> u32 {
+        self.br_tables += 1;
+        0
+    }
+
+    fn finish(&mut self, instr_count: u32) {
+        self.instr_count = instr_count;
+    }
+}
+
+/// Emit pass, with everything the survey of the whole module decided.
+pub struct Emit<'m> {
+    pub hook_indices: &'m FxHashMap<HookKey, u32>,
+    pub imported_functions: u32,
+    pub hook_count: u32,
+    pub block_ends: &'m [u32],
+    pub next_block: usize,
+    pub first_br_table: u32,
+    pub br_tables: Vec<BrTableInfo>,
+}
+
+impl Pass for Emit<'_> {
+    const EMIT: bool = true;
+
+    fn hook(&mut self, key: HookKey) -> u32 {
+        self.hook_indices[&key]
+    }
+
+    fn function(&self, original: u32) -> u32 {
+        if original < self.imported_functions { original } else { original + self.hook_count }
+    }
+
+    fn open_block(&mut self) -> (u32, u32) {
+        let ordinal = self.next_block;
+        self.next_block += 1;
+        (ordinal as u32, self.block_ends[ordinal])
+    }
+
+    fn close_block(&mut self, _: u32, _: u32) {}
+
+    fn br_table(&mut self, info: impl FnOnce() -> BrTableInfo) -> u32 {
+        self.br_tables.push(info());
+        self.first_br_table + self.br_tables.len() as u32 - 1
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Block {
+    kind: BlockKind,
+    begin: u32,
+    end: u32,
+    else_begin: u32,
+    ordinal: u32,
+}
+
+impl Block {
+    fn ended(&self) -> EndedBlock {
+        let (begin, end) = (self.begin, self.end);
+        match self.kind {
+            BlockKind::Function => EndedBlock::Function { end },
+            BlockKind::Block => EndedBlock::Block { begin, end },
+            BlockKind::Loop => EndedBlock::Loop { begin, end },
+            BlockKind::If => EndedBlock::If { begin, end },
+            BlockKind::Else => EndedBlock::Else { else_begin: self.else_begin, end, if_begin: begin },
+        }
+    }
+
+    /// Where a branch to this block continues.
+    fn target(&self) -> u32 {
+        if self.kind == BlockKind::Loop { self.begin } else { self.end }
+    }
+}
+
+pub struct Walker<'c, 'a, P: Pass> {
+    cx: &'c Context<'a>,
+    pub pass: P,
+    validator: FuncValidator<ValidatorResources>,
+    /// Index of this function in the original module.
+    func: u32,
+    results: TypeList,
+    code: Vec<u8>,
+    temps: Temps,
+    blocks: Vec<Block>,
+    instr: u32,
+}
+
+/// An instrumented body: locals and code, as in a code section entry.
+pub type EncodedBody = Vec<u8>;
+
+impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
+    pub fn run(
+        cx: &'c Context<'a>,
+        pass: P,
+        body: &FunctionBody<'a>,
+        func: FuncToValidate<ValidatorResources>,
+    ) -> Result<(P, EncodedBody)> {
+        let func_index = func.index;
+        let mut validator = func.into_validator(Default::default());
+        let ty = validator.resources().sub_type_at(validator_type_index(&validator, func_index)).cloned();
+        let (params, results) = match ty.as_ref().map(|ty| ty.unwrap_func()) {
+            Some(ty) => {
+                (ty.params().len() as u32, ty.results().iter().filter_map(|&t| Ty::from_parser(t)).collect())
+            }
+            None => (0, TypeList::new()),
+        };
+        let mut locals = Vec::new();
+        let mut declared = 0u32;
+        let mut locals_reader = body.get_locals_reader()?;
+        for _ in 0..locals_reader.get_count() {
+            let offset = locals_reader.original_position();
+            let (count, ty) = locals_reader.read()?;
+            validator.define_locals(offset, count, ty)?;
+            let ty = Ty::from_parser(ty).map(Ty::val_type).unwrap_or(ValType::I32);
+            locals.push((count, ty));
+            declared = declared.saturating_add(count);
+        }
+        let mut walker = Walker {
+            cx,
+            pass,
+            validator,
+            func: func_index,
+            results,
+            code: Vec::with_capacity(if P::EMIT {
+                (body.range().end - body.range().start) as usize * 6
+            } else {
+                0
+            }),
+            temps: Temps::new(params + declared),
+            blocks: Vec::new(),
+            instr: 0,
+        };
+        walker.prologue();
+        let mut binary = body.get_binary_reader_for_operators()?;
+        binary.set_features(cx.features);
+        let mut reader = OperatorsReader::new(binary);
+        while !reader.eof() {
+            let offset = reader.original_position();
+            let op = reader.read()?;
+            walker.step(offset, reader.original_position(), op)?;
+        }
+        reader.finish()?;
+        walker.pass.finish(walker.instr);
+        if !P::EMIT {
+            return Ok((walker.pass, Vec::new()));
+        }
+        locals.extend(walker.temps.declarations());
+        let mut function = wasm_encoder::Function::new(locals);
+        function.raw(walker.code.iter().copied());
+        Ok((walker.pass, function.into_raw_body()))
+    }
+
+    fn enabled(&self, hook: Hook) -> bool {
+        self.cx.hooks.contains(hook)
+    }
+
+    fn sink(&mut self) -> InstructionSink<'_> {
+        InstructionSink::new(&mut self.code)
+    }
+
+    fn prologue(&mut self) {
+        let (ordinal, end) = self.pass.open_block();
+        self.blocks.push(Block { kind: BlockKind::Function, begin: 0, end, else_begin: 0, ordinal });
+        if self.cx.start == Some(self.func) && self.enabled(Hook::Start) {
+            let hook = self.pass.hook(HookKey::new(Kind::Start));
+            let flag = self.cx.start_flag.expect("start hook needs its flag global");
+            if P::EMIT {
+                // Only the first run is the start; the function may also be called later.
+                let func = self.func as i32;
+                self.sink().global_get(flag).if_(BlockType::Empty).i32_const(0).global_set(flag);
+                self.sink().i32_const(func).i32_const(-1).call(hook).end();
+            }
+        }
+        if self.enabled(Hook::Begin) {
+            let hook = self.pass.hook(HookKey::new(Kind::Begin(BlockKind::Function)));
+            self.location_at(-1);
+            self.call(hook);
+        }
+    }
+
+    fn step(&mut self, offset: u64, end: u64, op: Operator<'a>) -> Result<()> {
+        let live = !self.validator.get_control_frame(0).is_some_and(|frame| frame.unreachable);
+        self.temps.release_all();
+        let id = OpId::of(&op);
+        let family = id.info().family;
+        if family == Family::Control {
+            self.control(&op, offset, end, live)?;
+        } else if live && self.enabled(family_hook(family)) {
+            self.value_op(id, &op, offset, end)?;
+        } else {
+            self.validator.op(offset, &op)?;
+            self.copy(&op, offset, end);
+        }
+        self.instr += 1;
+        Ok(())
+    }
+
+    /// Writes the original instruction; only function indices change.
+    fn copy(&mut self, op: &Operator, start: u64, end: u64) {
+        if !P::EMIT {
+            return;
+        }
+        match *op {
+            Operator::Call { function_index } => {
+                let index = self.pass.function(function_index);
+                self.sink().call(index);
+            }
+            Operator::RefFunc { function_index } => {
+                let index = self.pass.function(function_index);
+                self.sink().ref_func(index);
+            }
+            _ => self.code.extend_from_slice(&self.cx.bytes[start as usize..end as usize]),
+        }
+    }
+
+    fn location(&mut self) {
+        self.location_at(self.instr as i32);
+    }
+
+    fn location_at(&mut self, instr: i32) {
+        if P::EMIT {
+            let func = self.func as i32;
+            self.sink().i32_const(func).i32_const(instr);
+        }
+    }
+
+    fn call(&mut self, function: u32) {
+        if P::EMIT {
+            self.sink().call(function);
+        }
+    }
+
+    fn i32_consts(&mut self, values: &[i32]) {
+        if P::EMIT {
+            for &value in values {
+                self.sink().i32_const(value);
+            }
+        }
+    }
+
+    /// Types of the top `count` operands, bottom first. Only asked in reachable code, where the
+    /// validator knows every type.
+    fn stack_types(&self, count: usize) -> TypeList {
+        (0..count)
+            .rev()
+            .map(|depth| {
+                self.validator
+                    .get_operand_type(depth)
+                    .flatten()
+                    .and_then(Ty::from_parser)
+                    .expect("operand types are known in reachable code")
+            })
+            .collect()
+    }
+
+    /// Moves the top values into fresh temps and pushes them back; returns the temps.
+    fn save(&mut self, types: &[Ty]) -> SmallVec<[u32; 6]> {
+        let temps: SmallVec<[u32; 6]> = types.iter().map(|&ty| self.temps.fresh(ty)).collect();
+        if P::EMIT {
+            for &temp in temps.iter().rev() {
+                self.sink().local_set(temp);
+            }
+            for &temp in &temps {
+                self.sink().local_get(temp);
+            }
+        }
+        temps
+    }
+
+    /// Like `save`, but a single value stays on the stack through `local.tee`.
+    fn save_results(&mut self, types: &[Ty]) -> SmallVec<[u32; 6]> {
+        if let [ty] = types {
+            let temp = self.temps.fresh(*ty);
+            if P::EMIT {
+                self.sink().local_tee(temp);
+            }
+            return SmallVec::from_slice(&[temp]);
+        }
+        self.save(types)
+    }
+
+    /// Pushes saved values as hook arguments; v128 as four i32 lanes.
+    fn push_values(&mut self, temps: &[u32], types: &[Ty]) {
+        if !P::EMIT {
+            return;
+        }
+        for (&temp, &ty) in temps.iter().zip(types) {
+            if ty == Ty::V128 {
+                for lane in 0..4 {
+                    self.sink().local_get(temp).i32x4_extract_lane(lane);
+                }
+            } else {
+                self.sink().local_get(temp);
+            }
+        }
+    }
+
+    fn value_op(&mut self, id: OpId, op: &Operator<'a>, offset: u64, end: u64) -> Result<()> {
+        let family = id.info().family;
+        let (pops, pushes) = op.operator_arity(&self.validator).unwrap_or((0, 0));
+        let inputs = self.stack_types(pops as usize);
+        self.validator.op(offset, op)?;
+        let outputs = self.stack_types(pushes as usize);
+        let mut types = inputs.clone();
+        types.extend(outputs.iter().copied());
+        let hook = self.pass.hook(HookKey { kind: Kind::Op(id), types });
+        match family {
+            // The constant itself is the value: repeat it instead of copying it through a local.
+            Family::Const => {
+                self.copy(op, offset, end);
+                self.location();
+                self.copy(op, offset, end);
+                self.call(hook);
+            }
+            // Storing to the temp is the drop.
+            Family::Drop => {
+                let temp = self.temps.fresh(inputs[0]);
+                if P::EMIT {
+                    self.sink().local_set(temp);
+                }
+                self.location();
+                self.push_values(&[temp], &inputs);
+                self.call(hook);
+            }
+            _ => {
+                let input_temps = self.save(&inputs);
+                self.copy(op, offset, end);
+                let output_temps = self.save_results(&outputs);
+                self.location();
+                self.i32_consts(&immediates(op));
+                self.push_values(&input_temps, &inputs);
+                self.push_values(&output_temps, &outputs);
+                self.call(hook);
+            }
+        }
+        Ok(())
+    }
+
+    fn control(&mut self, op: &Operator<'a>, offset: u64, end: u64, live: bool) -> Result<()> {
+        match *op {
+            Operator::Unreachable => {
+                if live && self.enabled(Hook::Unreachable) {
+                    let hook = self.pass.hook(HookKey::new(Kind::Unreachable));
+                    self.location();
+                    self.call(hook);
+                }
+                self.validator.op(offset, op)?;
+                self.copy(op, offset, end);
+            }
+            Operator::Nop => {
+                self.validator.op(offset, op)?;
+                if live && self.enabled(Hook::Nop) {
+                    let hook = self.pass.hook(HookKey::new(Kind::Nop));
+                    self.location();
+                    self.call(hook);
+                } else {
+                    self.copy(op, offset, end);
+                }
+            }
+            Operator::Block { .. } => self.open(op, offset, end, BlockKind::Block)?,
+            Operator::Loop { .. } => self.open(op, offset, end, BlockKind::Loop)?,
+            Operator::If { .. } => {
+                if live && self.enabled(Hook::If) {
+                    let hook = self.pass.hook(HookKey::with_types(Kind::If, [Ty::I32]));
+                    let condition = self.save_results(&[Ty::I32]);
+                    self.location();
+                    self.push_values(&condition, &[Ty::I32]);
+                    self.call(hook);
+                }
+                self.open(op, offset, end, BlockKind::If)?;
+            }
+            Operator::Else => {
+                let block = *self.blocks.last().expect("validated: else inside if");
+                if live && self.enabled(Hook::End) {
+                    self.end_hook(&block, self.instr);
+                }
+                self.validator.op(offset, op)?;
+                self.copy(op, offset, end);
+                let top = self.blocks.last_mut().expect("validated: else inside if");
+                top.kind = BlockKind::Else;
+                top.else_begin = self.instr;
+                if self.enabled(Hook::Begin) {
+                    let hook = self.pass.hook(HookKey::new(Kind::Begin(BlockKind::Else)));
+                    self.location();
+                    self.i32_consts(&[block.begin as i32]);
+                    self.call(hook);
+                }
+            }
+            Operator::End => {
+                let block = *self.blocks.last().expect("validated: end closes a block");
+                if live && block.kind == BlockKind::Function && self.enabled(Hook::Return) {
+                    self.return_hook(-1);
+                }
+                if live && self.enabled(Hook::End) {
+                    self.end_hook(&block, self.instr);
+                }
+                self.validator.op(offset, op)?;
+                self.copy(op, offset, end);
+                self.blocks.pop();
+                self.pass.close_block(block.ordinal, self.instr);
+            }
+            Operator::Br { relative_depth } => {
+                if live {
+                    self.br_hook(Kind::Br, relative_depth, None);
+                    self.end_hooks_for_branch(relative_depth);
+                }
+                self.validator.op(offset, op)?;
+                self.copy(op, offset, end);
+            }
+            Operator::BrIf { relative_depth } => {
+                if live {
+                    self.br_if(relative_depth);
+                }
+                self.validator.op(offset, op)?;
+                self.copy(op, offset, end);
+            }
+            Operator::BrTable { ref targets } => {
+                if live && self.enabled(Hook::BrTable) {
+                    self.br_table_hook(targets)?;
+                }
+                self.validator.op(offset, op)?;
+                self.copy(op, offset, end);
+            }
+            Operator::Return => {
+                if live {
+                    if self.enabled(Hook::Return) {
+                        self.return_hook(self.instr as i32);
+                    }
+                    self.end_hooks_for_branch(self.blocks.len() as u32 - 1);
+                }
+                self.validator.op(offset, op)?;
+                self.copy(op, offset, end);
+            }
+            Operator::Call { function_index } => self.call_op(op, offset, end, live, Some(function_index))?,
+            Operator::CallIndirect { .. } => self.call_op(op, offset, end, live, None)?,
+            _ => unreachable!("{:?} is not a control instruction", OpId::of(op)),
+        }
+        Ok(())
+    }
+
+    fn open(&mut self, op: &Operator<'a>, offset: u64, end: u64, kind: BlockKind) -> Result<()> {
+        self.validator.op(offset, op)?;
+        self.copy(op, offset, end);
+        let (ordinal, block_end) = self.pass.open_block();
+        self.blocks.push(Block { kind, begin: self.instr, end: block_end, else_begin: 0, ordinal });
+        if self.enabled(Hook::Begin) {
+            let hook = self.pass.hook(HookKey::new(Kind::Begin(kind)));
+            self.location();
+            self.call(hook);
+        }
+        Ok(())
+    }
+
+    /// The `end` hook of `block`, reported at instruction `at`.
+    fn end_hook(&mut self, block: &Block, at: u32) {
+        let hook = self.pass.hook(HookKey::new(Kind::End(block.kind)));
+        self.location_at(at as i32);
+        match block.kind {
+            BlockKind::Function => {}
+            BlockKind::Else => self.i32_consts(&[block.else_begin as i32, block.begin as i32]),
+            _ => self.i32_consts(&[block.begin as i32]),
+        }
+        self.call(hook);
+    }
+
+    /// Blocks a branch to `label` leaves, innermost first; a loop target is re-entered, not left.
+    fn left_blocks(&self, label: u32) -> SmallVec<[Block; 4]> {
+        let depth = self.blocks.len();
+        (0..=label as usize)
+            .map(|d| self.blocks[depth - 1 - d])
+            .filter(|block| {
+                !(block.kind == BlockKind::Loop && block.ordinal == self.target_block(label).ordinal)
+            })
+            .collect()
+    }
+
+    fn target_block(&self, label: u32) -> Block {
+        self.blocks[self.blocks.len() - 1 - label as usize]
+    }
+
+    fn end_hooks_for_branch(&mut self, label: u32) {
+        if !self.enabled(Hook::End) {
+            return;
+        }
+        for block in self.left_blocks(label) {
+            self.end_hook(&block, block.end);
+        }
+    }
+
+    fn br_hook(&mut self, kind: Kind, label: u32, condition: Option<u32>) {
+        let hook = if kind == Kind::BrIf { Hook::BrIf } else { Hook::Br };
+        if !self.enabled(hook) {
+            return;
+        }
+        let types: &[Ty] = if condition.is_some() { &[Ty::I32] } else { &[] };
+        let hook = self.pass.hook(HookKey::with_types(kind, types.iter().copied()));
+        self.location();
+        let target = self.target_block(label).target();
+        self.i32_consts(&[label as i32, target as i32]);
+        if let Some(condition) = condition {
+            self.push_values(&[condition], &[Ty::I32]);
+        }
+        self.call(hook);
+    }
+
+    fn br_if(&mut self, label: u32) {
+        let ends = self.enabled(Hook::End) && !self.left_blocks(label).is_empty();
+        if !self.enabled(Hook::BrIf) && !ends {
+            return;
+        }
+        let condition = self.save_results(&[Ty::I32])[0];
+        self.br_hook(Kind::BrIf, label, Some(condition));
+        if ends {
+            // The blocks are left only when the branch is taken.
+            if P::EMIT {
+                self.sink().local_get(condition).if_(BlockType::Empty);
+            }
+            self.end_hooks_for_branch(label);
+            if P::EMIT {
+                self.sink().end();
+            }
+        }
+    }
+
+    fn br_table_hook(&mut self, targets: &wasmparser::BrTable<'a>) -> Result<()> {
+        let labels = targets.targets().collect::<Result<Vec<u32>>>()?;
+        let default = targets.default();
+        let resolve = |walker: &Self, label: u32| ResolvedLabel {
+            label,
+            location: Location { func: walker.func, instr: walker.target_block(label).target() as i64 },
+            ends: walker.left_blocks(label).iter().map(Block::ended).collect(),
+        };
+        let info = || BrTableInfo {
+            table: labels.iter().map(|&label| resolve(self, label)).collect(),
+            default: resolve(self, default),
+        };
+        let info = if P::EMIT { Some(info()) } else { None };
+        let index = self.pass.br_table(|| info.expect("emit pass resolves br_table targets"));
+        let hook = self.pass.hook(HookKey::with_types(Kind::BrTable, [Ty::I32]));
+        let selector = self.save_results(&[Ty::I32]);
+        self.location();
+        self.push_values(&selector, &[Ty::I32]);
+        self.i32_consts(&[index as i32]);
+        self.call(hook);
+        Ok(())
+    }
+
+    /// The `return_` hook with the values the function returns; `at` is -1 for the implicit
+    /// return at the end of the body.
+    fn return_hook(&mut self, at: i32) {
+        let results = self.results.clone();
+        let hook = self.pass.hook(HookKey { kind: Kind::Return, types: results.clone() });
+        let temps = self.save(&results);
+        self.location_at(at);
+        self.push_values(&temps, &results);
+        self.call(hook);
+    }
+
+    fn call_op(
+        &mut self,
+        op: &Operator<'a>,
+        offset: u64,
+        end: u64,
+        live: bool,
+        direct: Option<u32>,
+    ) -> Result<()> {
+        let (pre, post) = (live && self.enabled(Hook::CallPre), live && self.enabled(Hook::CallPost));
+        if !pre && !post {
+            self.validator.op(offset, op)?;
+            self.copy(op, offset, end);
+            return Ok(());
+        }
+        let (pops, pushes) = op.operator_arity(&self.validator).unwrap_or((0, 0));
+        let inputs = self.stack_types(pops as usize);
+        if pre {
+            match direct {
+                Some(target) => self.call_pre(target, &inputs),
+                None => self.call_indirect_pre(op, &inputs),
+            }
+        }
+        self.validator.op(offset, op)?;
+        self.copy(op, offset, end);
+        if post {
+            let outputs = self.stack_types(pushes as usize);
+            let hook = self.pass.hook(HookKey { kind: Kind::CallPost, types: outputs.clone() });
+            let temps = self.save(&outputs);
+            self.location();
+            self.push_values(&temps, &outputs);
+            self.call(hook);
+        }
+        Ok(())
+    }
+
+    fn call_pre(&mut self, target: u32, args: &[Ty]) {
+        let hook = self.pass.hook(HookKey::with_types(Kind::CallPre, args.iter().copied()));
+        let temps = self.save(args);
+        self.location();
+        self.i32_consts(&[target as i32]);
+        self.push_values(&temps, args);
+        self.call(hook);
+    }
+
+    /// Reports the called function by reference (the runtime maps it to its index) and the
+    /// table slot; a slot out of bounds is reported as null and the call then traps as before.
+    fn call_indirect_pre(&mut self, op: &Operator<'a>, inputs: &[Ty]) {
+        let Operator::CallIndirect { table_index, .. } = *op else { unreachable!() };
+        let args = &inputs[..inputs.len() - 1];
+        let hook = self.pass.hook(HookKey::with_types(Kind::CallIndirectPre, args.iter().copied()));
+        let temps = self.save(inputs);
+        let slot = temps[temps.len() - 1];
+        self.location();
+        if P::EMIT {
+            let funcref = BlockType::Result(ValType::Ref(wasm_encoder::RefType::FUNCREF));
+            self.sink().local_get(slot).table_size(table_index).i32_lt_u().if_(funcref);
+            self.sink().local_get(slot).table_get(table_index).else_().ref_null(HeapType::FUNC).end();
+            self.sink().local_get(slot).i32_const(table_index as i32);
+        }
+        self.push_values(&temps[..temps.len() - 1], args);
+        self.call(hook);
+    }
+}
+
+fn validator_type_index(validator: &FuncValidator<ValidatorResources>, func_index: u32) -> u32 {
+    validator.resources().type_index_of_function(func_index).unwrap_or(0)
+}
+
+/// The constant arguments of a value hook, in the order `HookKey::immediates` names them.
+fn immediates(op: &Operator) -> SmallVec<[i32; 4]> {
+    let mut values = SmallVec::new();
+    let (memarg, lane) = memarg_and_lane(op);
+    if let Some(memarg) = memarg {
+        values.extend([memarg.offset as i32, memarg.align as i32]);
+    }
+    if let Some(lane) = lane {
+        values.push(lane as i32);
+    }
+    match *op {
+        Operator::I8x16Shuffle { lanes } => {
+            values.extend(lanes.chunks(4).map(|word| i32::from_le_bytes(word.try_into().expect("4 bytes"))));
+        }
+        Operator::MemorySize { mem } | Operator::MemoryGrow { mem } | Operator::MemoryFill { mem } => {
+            values.push(mem as i32)
+        }
+        Operator::MemoryCopy { dst_mem, src_mem } => values.extend([dst_mem as i32, src_mem as i32]),
+        Operator::MemoryInit { data_index, mem } => values.extend([data_index as i32, mem as i32]),
+        Operator::DataDrop { data_index } => values.push(data_index as i32),
+        Operator::TableGet { table }
+        | Operator::TableSet { table }
+        | Operator::TableSize { table }
+        | Operator::TableGrow { table }
+        | Operator::TableFill { table } => values.push(table as i32),
+        Operator::TableCopy { dst_table, src_table } => values.extend([dst_table as i32, src_table as i32]),
+        Operator::TableInit { elem_index, table } => values.extend([elem_index as i32, table as i32]),
+        Operator::ElemDrop { elem_index } => values.push(elem_index as i32),
+        Operator::RefFunc { function_index } => values.push(function_index as i32),
+        Operator::LocalGet { local_index }
+        | Operator::LocalSet { local_index }
+        | Operator::LocalTee { local_index } => values.push(local_index as i32),
+        Operator::GlobalGet { global_index } | Operator::GlobalSet { global_index } => {
+            values.push(global_index as i32)
+        }
+        _ => {}
+    }
+    values
+}

@@ -1,0 +1,246 @@
+//! The instrumentation pipeline: decode (bodies left in binary form) → survey every body →
+//! add the hook imports → emit every body → add the runtime's helpers → encode → validate.
+
+mod function;
+pub mod info;
+pub mod lowlevel;
+pub mod ops;
+mod temps;
+
+use crate::hooks::{Hook, HookSet};
+use function::{Context, Emit, Survey, Walker};
+use info::{BrTableInfo, FunctionInfo, ModuleInfo};
+use lowlevel::{HookKey, Kind, Ty};
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
+use wasabi_wasm::{
+    ConstExpr, CustomContent, CustomSection, DecodeOptions, DeferredBody, Element, ElementItems, ElementMode,
+    Error, ExportKind, FuncType, Global, GlobalType, ImportKind, Instr, Module, Placement, RefType,
+    TableType, ValType,
+};
+use wasmparser::{FuncToValidate, ValidatorResources};
+
+/// Name of the exported table whose entry k is the original module's function k; the runtime
+/// maps function references (e.g. the target of a `call_indirect`) back to indices with it.
+pub const FUNCTION_TABLE_EXPORT: &str = "__wasabi_functions";
+/// Import module of the low-level hooks.
+pub const HOOK_MODULE: &str = "__wasabi_hooks";
+/// Custom section carrying [`Instrumented::id`], by which the runtime finds the module info.
+pub const ID_SECTION: &str = "wasabi";
+
+pub struct Instrumented {
+    pub wasm: Vec<u8>,
+    /// Identifies this instrumentation (original bytes and hook selection).
+    pub id: String,
+    pub info: ModuleInfo,
+    /// The low-level hooks, in import order.
+    pub hooks: Vec<HookKey>,
+}
+
+pub fn instrument(bytes: &[u8], hooks: &HookSet) -> Result<Instrumented, Error> {
+    let options = DecodeOptions::default();
+    let (mut module, bodies) = Module::decode_deferred(bytes, &options)?;
+    let imported_functions = module.num_imported_functions();
+    let start_flag = (module.start.is_some() && hooks.contains(Hook::Start))
+        .then(|| module.num_imported_globals() + module.globals.len() as u32);
+    let cx = Context { bytes, hooks, features: options.features, start: module.start, start_flag };
+    let body_error = |error| wasabi_wasm::body_error(bytes, &options, error);
+
+    let surveys: Vec<Survey> = in_module_order(bodies.par_iter().map(|deferred| {
+        Walker::run(&cx, Survey::default(), &deferred.body, validator_of(deferred)).map(|(survey, _)| survey)
+    }))
+    .map_err(body_error)?;
+
+    let hook_keys: Vec<HookKey> = surveys
+        .iter()
+        .flat_map(|survey| survey.hooks.iter().cloned())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let imports = hook_keys
+        .iter()
+        .map(|key| (HOOK_MODULE.to_string(), key.import_name(), FuncType::new(key.params(), [])));
+    let indices = module.add_function_imports(imports);
+    let hook_indices: FxHashMap<HookKey, u32> = hook_keys.iter().cloned().zip(indices).collect();
+
+    let mut first_br_table = 0;
+    let emits: Vec<Emit> = surveys
+        .iter()
+        .map(|survey| {
+            let emit = Emit {
+                hook_indices: &hook_indices,
+                imported_functions,
+                hook_count: hook_keys.len() as u32,
+                block_ends: &survey.block_ends,
+                next_block: 0,
+                first_br_table,
+                br_tables: Vec::new(),
+            };
+            first_br_table += survey.br_tables;
+            emit
+        })
+        .collect();
+    let emitted: Vec<(Emit, Vec<u8>)> = in_module_order(
+        bodies
+            .par_iter()
+            .zip(emits)
+            .map(|(deferred, emit)| Walker::run(&cx, emit, &deferred.body, validator_of(deferred))),
+    )
+    .map_err(body_error)?;
+
+    let mut br_tables: Vec<BrTableInfo> = Vec::new();
+    for (function, (emit, body)) in module.functions.iter_mut().zip(emitted) {
+        function.encoded = Some(body);
+        br_tables.extend(emit.br_tables);
+    }
+    let info = module_info(&module, imported_functions, hook_keys.len() as u32, &surveys, &bodies, br_tables);
+    if let Some(flag) = start_flag {
+        let init = ConstExpr(vec![Instr::I32Const(1)]);
+        let added = module.add_global(Global {
+            ty: GlobalType { val_type: ValType::I32, mutable: true, shared: false },
+            init,
+        });
+        debug_assert_eq!(added, flag);
+    }
+    if hook_keys.iter().any(|key| key.kind == Kind::CallIndirectPre) {
+        add_function_table(&mut module, imported_functions, hook_keys.len() as u32);
+    }
+    let id = instrumentation_id(bytes, hooks);
+    module.custom_sections.push(CustomSection {
+        placement: Placement::AfterData,
+        content: CustomContent::Raw { name: ID_SECTION.to_string(), data: id.clone().into_bytes() },
+    });
+    let wasm = module.encode();
+    wasabi_wasm::validate(&wasm, options.features).map_err(|error| Error::Encode(error.to_string()))?;
+    Ok(Instrumented { wasm, id, info, hooks: hook_keys })
+}
+
+/// Collects parallel results; the first error in module order wins, whatever the scheduling.
+fn in_module_order<T: Send, E: Send>(
+    results: impl IndexedParallelIterator<Item = Result<T, E>>,
+) -> Result<Vec<T>, E> {
+    results.collect::<Vec<_>>().into_iter().collect()
+}
+
+fn validator_of(deferred: &DeferredBody<'_>) -> FuncToValidate<ValidatorResources> {
+    let func = deferred.validator.as_ref().expect("instrumentation decodes with validation");
+    FuncToValidate {
+        resources: func.resources.clone(),
+        index: func.index,
+        ty: func.ty,
+        features: func.features,
+    }
+}
+
+/// Exports a table holding every function of the original module at its original index.
+fn add_function_table(module: &mut Module, imported_functions: u32, hook_count: u32) {
+    let count = imported_functions + module.functions.len() as u32;
+    let table = module.num_imported_tables() + module.tables.len() as u32;
+    module.tables.push(TableType {
+        element_type: RefType::FUNCREF,
+        table64: false,
+        minimum: count as u64,
+        maximum: Some(count as u64),
+        shared: false,
+    });
+    let functions = (0..count).map(|f| if f < imported_functions { f } else { f + hook_count }).collect();
+    module.elements.push(Element {
+        mode: ElementMode::Active { table, offset: ConstExpr(vec![Instr::I32Const(0)]) },
+        items: ElementItems::Functions(functions),
+    });
+    module.add_export(FUNCTION_TABLE_EXPORT, ExportKind::Table, table);
+}
+
+fn instrumentation_id(bytes: &[u8], hooks: &HookSet) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(bytes);
+    for hook in hooks.iter() {
+        hasher.update(hook.cli_name().as_bytes());
+        hasher.update(b",");
+    }
+    hasher.finalize().iter().take(16).map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// Type codes of a body's declared locals; the body was validated, so reading cannot fail.
+fn local_codes(deferred: &DeferredBody<'_>) -> String {
+    let mut codes = String::new();
+    let Ok(reader) = deferred.body.get_locals_reader() else { return codes };
+    for (count, ty) in reader.into_iter().flatten() {
+        let code = Ty::from_parser(ty).map_or('?', Ty::code);
+        codes.extend(std::iter::repeat_n(code, count as usize));
+    }
+    codes
+}
+
+fn type_codes(types: &[ValType]) -> String {
+    types.iter().map(|&ty| Ty::from_encoder(ty).map_or('?', Ty::code)).collect()
+}
+
+/// Upstream's static info, in terms of the original module (hooks excluded).
+fn module_info(
+    module: &Module,
+    imported_functions: u32,
+    hook_count: u32,
+    surveys: &[Survey],
+    bodies: &[DeferredBody<'_>],
+    br_tables: Vec<BrTableInfo>,
+) -> ModuleInfo {
+    let signature = |type_index: u32| {
+        let ty = &module.types[type_index as usize];
+        format!("{}|{}", type_codes(&ty.params), type_codes(&ty.results))
+    };
+    let original = |index: u32| if index < imported_functions { index } else { index - hook_count };
+    let mut functions: Vec<FunctionInfo> = module
+        .imports
+        .iter()
+        .filter_map(|import| match import.kind {
+            ImportKind::Function(ty) if import.module != HOOK_MODULE => Some(FunctionInfo {
+                type_: signature(ty),
+                import: Some((import.module.clone(), import.name.clone())),
+                export: Vec::new(),
+                locals: String::new(),
+                instr_count: 0,
+            }),
+            _ => None,
+        })
+        .collect();
+    for ((function, survey), deferred) in module.functions.iter().zip(surveys).zip(bodies) {
+        functions.push(FunctionInfo {
+            type_: signature(function.type_index),
+            import: None,
+            export: Vec::new(),
+            locals: local_codes(deferred),
+            instr_count: survey.instr_count,
+        });
+    }
+    for export in module.exports.iter().filter(|export| export.kind == ExportKind::Function) {
+        functions[original(export.index) as usize].export.push(export.name.clone());
+    }
+    let imported_globals = module.imports.iter().filter_map(|import| match import.kind {
+        ImportKind::Global(ty) => Some(ty.val_type),
+        _ => None,
+    });
+    let globals: Vec<ValType> =
+        imported_globals.chain(module.globals.iter().map(|g| g.ty.val_type)).collect();
+    let imported_tables = module.imports.iter().filter_map(|import| match import.kind {
+        ImportKind::Table(ty) => Some(ty),
+        _ => None,
+    });
+    let tables = imported_tables
+        .chain(module.tables.iter().copied())
+        .map(|table| if table.element_type == RefType::EXTERNREF { "externref" } else { "funcref" })
+        .collect();
+    let imported_memories =
+        module.imports.iter().filter(|import| matches!(import.kind, ImportKind::Memory(_))).count();
+    ModuleInfo {
+        functions,
+        globals: type_codes(&globals),
+        start: module.start.map(original),
+        tables,
+        memories: (imported_memories + module.memories.len()) as u32,
+        original_function_imports_count: imported_functions,
+        br_tables,
+    }
+}

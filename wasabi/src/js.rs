@@ -1,0 +1,24 @@
+//! The generated `NAME.wasabi.js`: the runtime, then the module's registration (id, static
+//! info, and one low-level JS hook per import from `__wasabi_hooks`).
+
+use crate::instrument::Instrumented;
+
+/// The loader and dispatcher shared by every instrumented module.
+pub const RUNTIME: &str = include_str!("../js/runtime.js");
+
+pub fn generate(instrumented: &Instrumented, node: bool) -> String {
+    let info = serde_json::to_string(&instrumented.info).expect("module info serializes");
+    let hooks: Vec<String> = instrumented.hooks.iter().map(|key| format!("    {}", key.js())).collect();
+    let mut js = String::with_capacity(RUNTIME.len() + info.len() + hooks.len() * 120);
+    js.push_str(RUNTIME);
+    js.push_str("\nWasabi.register({\n");
+    js.push_str(&format!("  id: {:?},\n", instrumented.id));
+    js.push_str(&format!("  info: {info},\n"));
+    js.push_str("  lowlevelHooks: function (Wasabi, ctx) { return {\n");
+    js.push_str(&hooks.join(",\n"));
+    js.push_str("\n  }; }\n});\n");
+    if node {
+        js.push_str("module.exports = Wasabi;\n");
+    }
+    js
+}
