@@ -16,6 +16,8 @@ pub struct SuiteReport {
     pub malformed_text_rejected: usize,
     pub invalid_rejected: usize,
     pub invalid_accepted: usize,
+    /// Calls of instrumentation hooks (instrument mode), all with checked arguments.
+    pub hook_calls: u64,
     pub skipped: Vec<Skip>,
     /// `file:line: what went wrong`, in script order.
     pub failures: Vec<String>,
@@ -44,6 +46,7 @@ impl SuiteReport {
         self.malformed_text_rejected += other.malformed_text_rejected;
         self.invalid_rejected += other.invalid_rejected;
         self.invalid_accepted += other.invalid_accepted;
+        self.hook_calls += other.hook_calls;
         self.skipped.extend(other.skipped);
         self.failures.extend(other.failures);
     }

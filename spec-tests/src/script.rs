@@ -6,6 +6,8 @@ use crate::transform::Mode;
 use crate::values;
 use anyhow::{Context, Result, anyhow, bail};
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use wasmtime::{
     Engine, Extern, Global, GlobalType, Instance, Linker, Memory, MemoryType, Module, Mutability, Ref,
     RefType, Store, Table, TableType, Trap, Val, ValType,
@@ -45,6 +47,7 @@ pub fn run(engine: &Engine, mode: Mode, suite: &Suite, name: &str, text: &str) -
     for directive in wast.directives {
         runner.directive(&mut report, directive);
     }
+    report.hook_calls = runner.hook_calls.load(Ordering::Relaxed);
     report
 }
 
@@ -57,6 +60,7 @@ struct Runner<'a> {
     linker: Linker<()>,
     current: Option<Instance>,
     named: HashMap<String, Instance>,
+    hook_calls: Arc<AtomicU64>,
 }
 
 impl<'a> Runner<'a> {
@@ -65,7 +69,17 @@ impl<'a> Runner<'a> {
         let mut linker = Linker::new(engine);
         linker.allow_shadowing(true);
         define_spectest(&mut linker, &mut store)?;
-        Ok(Runner { mode, suite, name, text, store, linker, current: None, named: HashMap::new() })
+        Ok(Runner {
+            mode,
+            suite,
+            name,
+            text,
+            store,
+            linker,
+            current: None,
+            named: HashMap::new(),
+            hook_calls: Arc::default(),
+        })
     }
 
     fn unparsable(&self, mut report: SuiteReport, error: wast::Error) -> SuiteReport {
@@ -178,7 +192,9 @@ impl<'a> Runner<'a> {
         let bytes = module.encode().context("encoding the script's module")?;
         let transformed =
             self.mode.transform(&bytes, self.suite.features()).map_err(|error| anyhow!(error))?;
-        Ok(Module::new(self.store.engine(), &transformed)?)
+        let module = Module::new(self.store.engine(), &transformed)?;
+        self.mode.link(&mut self.linker, &module, &self.hook_calls)?;
+        Ok(module)
     }
 
     fn define(&mut self, module: QuoteWat, instantiate: bool) -> Result<()> {

@@ -4,8 +4,21 @@ use spec_tests::{Mode, Options, Suite, run, run_script};
 
 #[test]
 fn wasm_v1_and_v2_pass_after_roundtrip_through_the_ir() {
+    check_full_suites(Mode::Roundtrip);
+}
+
+/// Every module instrumented with every hook; the hooks check their arguments and must run.
+#[test]
+fn wasm_v1_and_v2_pass_with_all_hooks() {
+    let report = check_full_suites(Mode::Instrument);
+    for suite in &report.suites {
+        assert!(suite.hook_calls > 5_000_000, "{}: only {} hook calls", suite.suite, suite.hook_calls);
+    }
+}
+
+fn check_full_suites(mode: Mode) -> spec_tests::Report {
     let suites = vec![Suite::parse("wasm-v1").unwrap(), Suite::parse("wasm-v2").unwrap()];
-    let report = run(&Options { mode: Mode::Roundtrip, suites, filter: None });
+    let report = run(&Options { mode, suites, filter: None });
     for suite in &report.suites {
         assert!(suite.failures.is_empty(), "{}:\n{}", suite.suite, suite.failures.join("\n"));
         assert!(suite.skipped.is_empty(), "{}: skipped {:?}", suite.suite, suite.skipped);
@@ -15,6 +28,7 @@ fn wasm_v1_and_v2_pass_after_roundtrip_through_the_ir() {
     let assertions: usize = report.suites.iter().map(|suite| suite.assertions).sum();
     assert!(assertions >= 35_000, "only {assertions} assertions ran");
     assert_eq!(report.totals().1, 0);
+    report
 }
 
 const CHECKS: &str = r#"
@@ -40,8 +54,14 @@ const CHECKS: &str = r#"
 
 #[test]
 fn the_driver_tells_passing_from_failing_assertions() {
+    for mode in [Mode::Roundtrip, Mode::Instrument] {
+        check_driver(mode);
+    }
+}
+
+fn check_driver(mode: Mode) {
     let suite = Suite::parse("wasm-v2").unwrap();
-    let report = run_script(Mode::Roundtrip, &suite, "checks.wast", CHECKS);
+    let report = run_script(mode, &suite, "checks.wast", CHECKS);
     assert_eq!(report.assertions, 9, "{:?}", report.failures);
     assert_eq!(report.assertions_failed, 4, "{:?}", report.failures);
     for line in [9, 11, 13, 15] {

@@ -33,11 +33,8 @@ function main() {
   vm.runInThisContext(fs.readFileSync(runtimePath, "utf8"), { filename: runtimePath });
   const Wasabi = globalThis.Wasabi;
   const { native } = Wasabi[Symbol.for("wasabi.runtime")];
-  // The runtime's patched instantiation paths, which link hooks to instrumented modules.
-  const linking = {
-    instantiate: WebAssembly.instantiate,
-    instantiateStreaming: WebAssembly.instantiateStreaming,
-  };
+  // The runtime's patched instantiate, which links hooks to instrumented modules.
+  const linking = { instantiate: WebAssembly.instantiate };
 
   if (env.WASABI_ANALYSIS) loadScript(path.resolve(env.WASABI_ANALYSIS));
 
@@ -143,6 +140,7 @@ class Instrumenter {
     this.hooks = hooks;
     this.explicitCache = cacheDir;
     this.cacheDir = undefined;
+    this.binVersion = undefined;
     this.byKey = new Map(); // cache key -> instrumented bytes, for this process
     this.loadedScripts = new Set();
   }
@@ -163,8 +161,15 @@ class Instrumenter {
       throw new Error("wasabi: WASABI_BIN is not set, cannot instrument WebAssembly modules");
     }
     // The output also depends on the hooks and on the instrumenter build.
+    if (this.binVersion === undefined) {
+      try {
+        this.binVersion = String(fs.statSync(this.bin).mtimeMs);
+      } catch {
+        this.binVersion = ""; // not a path but a command name; running it reports what is wrong
+      }
+    }
     const key = crypto.createHash("sha256").update(bytes)
-      .update(`\0${this.hooks}\0${this.bin}\0${fs.statSync(this.bin).mtimeMs}`).digest("hex");
+      .update(`\0${this.hooks}\0${this.bin}\0${this.binVersion}`).digest("hex");
     let out = this.byKey.get(key);
     if (out === undefined) {
       const dir = path.join(this.cache(), key);

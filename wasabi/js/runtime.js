@@ -115,9 +115,10 @@ var Wasabi = (function () {
   const entries = new Map(); // id -> registered entry
   const moduleIds = new WeakMap(); // WebAssembly.Module -> id string, or null if not instrumented
   // Ids are ASCII (hex); TextDecoder is missing in some shells and bare vm contexts.
-  const decodeId = typeof TextDecoder === "function"
-    ? (buffer) => new TextDecoder().decode(buffer)
-    : (buffer) => String.fromCharCode.apply(null, new Uint8Array(buffer));
+  const decoder = typeof TextDecoder === "function" ? new TextDecoder() : undefined;
+  const decodeId = (buffer) => decoder !== undefined
+    ? decoder.decode(buffer)
+    : String.fromCharCode.apply(null, new Uint8Array(buffer));
   let analysis = withDefaults(previous != null ? previous.analysis : undefined);
 
   class ModuleContext {
@@ -205,6 +206,18 @@ var Wasabi = (function () {
   });
   Object.defineProperty(Wasabi, RUNTIME, { value: Object.freeze({ native, ModuleContext }) });
 
+  // A brand check, unlike instanceof, also accepts modules compiled in another realm.
+  function isModule(value) {
+    if (value instanceof native.Module) return true;
+    if (value === null || typeof value !== "object") return false;
+    try {
+      native.customSections(value, "");
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   function idOf(module) {
     let id = moduleIds.get(module);
     if (id === undefined) {
@@ -278,7 +291,7 @@ var Wasabi = (function () {
     if (new.target === undefined) {
       throw new TypeError("WebAssembly.Instance must be invoked with 'new'");
     }
-    const l = module instanceof native.Module ? link(module, imports) : undefined;
+    const l = isModule(module) ? link(module, imports) : undefined;
     if (l === undefined) return Reflect.construct(native.Instance, [module, imports], new.target);
     let instance;
     try {
@@ -296,7 +309,7 @@ var Wasabi = (function () {
   const patched = {
     Instance,
     instantiate(source, imports) {
-      if (source instanceof native.Module) return instantiateModule(source, imports);
+      if (isModule(source)) return instantiateModule(source, imports);
       // Compile first to read the custom section; instantiate(bytes) does the same inside.
       return native.compile.call(WebAssembly, source).then((module) =>
         instantiateModule(module, imports).then((instance) => ({ module, instance })));

@@ -383,8 +383,9 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
         types.extend(outputs.iter().copied());
         let hook = self.pass.hook(HookKey { kind: Kind::Op(id), types });
         match family {
-            // The constant itself is the value: repeat it instead of copying it through a local.
-            Family::Const => {
+            // The constant itself is the value: repeat it instead of copying it through a local
+            // (but v128 must reach the hook as lanes).
+            Family::Const if outputs[0] != Ty::V128 => {
                 self.copy(op, offset, end);
                 self.location();
                 self.copy(op, offset, end);
@@ -617,8 +618,8 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
         let hook = self.pass.hook(HookKey::with_types(Kind::BrTable, [Ty::I32]));
         let selector = self.save_results(&[Ty::I32]);
         self.location();
-        self.push_values(&selector, &[Ty::I32]);
         self.i32_consts(&[index as i32]);
+        self.push_values(&selector, &[Ty::I32]);
         self.call(hook);
         Ok(())
     }

@@ -31,9 +31,18 @@ impl Ty {
             wasmparser::ValType::F32 => Ty::F32,
             wasmparser::ValType::F64 => Ty::F64,
             wasmparser::ValType::V128 => Ty::V128,
-            wasmparser::ValType::Ref(ty) if ty.is_func_ref() => Ty::FuncRef,
-            wasmparser::ValType::Ref(ty) if ty.is_extern_ref() => Ty::ExternRef,
-            wasmparser::ValType::Ref(_) => return None,
+            // Wasm 2.0 has only funcref and externref; the validator types some values more
+            // precisely (`ref.func` gives a non-null reference to a concrete function type).
+            wasmparser::ValType::Ref(ty) => match ty.heap_type() {
+                wasmparser::HeapType::Concrete(_) | wasmparser::HeapType::Exact(_) => Ty::FuncRef,
+                wasmparser::HeapType::Abstract { ty, .. } => match ty {
+                    wasmparser::AbstractHeapType::Func | wasmparser::AbstractHeapType::NoFunc => Ty::FuncRef,
+                    wasmparser::AbstractHeapType::Extern | wasmparser::AbstractHeapType::NoExtern => {
+                        Ty::ExternRef
+                    }
+                    _ => return None,
+                },
+            },
         })
     }
 
