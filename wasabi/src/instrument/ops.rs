@@ -259,3 +259,53 @@ macro_rules! define_memarg_lane {
 }
 
 wasmparser::for_each_operator!(define_memarg_lane);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mnemonics_follow_the_text_format() {
+        for (visit, text) in [
+            ("visit_i32_add", "i32.add"),
+            ("visit_i32_trunc_sat_f32_s", "i32.trunc_sat_f32_s"),
+            ("visit_i64_atomic_rmw8_add_u", "i64.atomic.rmw8.add_u"),
+            ("visit_i32_atomic_rmw_cmpxchg", "i32.atomic.rmw.cmpxchg"),
+            ("visit_i32_atomic_load16_u", "i32.atomic.load16_u"),
+            ("visit_memory_atomic_wait32", "memory.atomic.wait32"),
+            ("visit_atomic_fence", "atomic.fence"),
+            ("visit_v128_load8x8_s", "v128.load8x8_s"),
+            ("visit_br_table", "br_table"),
+            ("visit_typed_select", "select"),
+        ] {
+            assert_eq!(mnemonic(visit), text);
+        }
+    }
+
+    #[test]
+    fn families_cover_every_supported_operator() {
+        for (index, &(proposal, visit, _)) in STATIC_INFO.iter().enumerate() {
+            // `select` with several result types is encodable but invalid in Wasm 2.0.
+            if SUPPORTED_PROPOSALS.contains(&proposal) && visit != "visit_typed_select_multi" {
+                assert_ne!(TABLE[index].family, Family::Unsupported, "{visit} has no hook family");
+            }
+        }
+        let family = |op: Operator| OpId::of(&op).info().family;
+        assert_eq!(family(Operator::I32Add), Family::Binary);
+        assert_eq!(family(Operator::V128Bitselect), Family::Ternary);
+        assert_eq!(family(Operator::I8x16ExtractLaneS { lane: 0 }), Family::ExtractLane);
+        assert_eq!(family(Operator::I32Extend8S), Family::Unary);
+        assert_eq!(family(Operator::I32x4AllTrue), Family::Unary);
+        assert_eq!(family(Operator::F64Const { value: wasmparser::Ieee64::from(0.0) }), Family::Const);
+    }
+
+    #[test]
+    fn memarg_and_lane_are_found_by_field_name() {
+        let target = wasmparser::MemArgTarget::Memory(0);
+        let memarg = wasmparser::MemArg { align: 2, max_align: 4, offset: 8, target, ordering: None };
+        assert_eq!(memarg_and_lane(&Operator::V128Load8Lane { memarg, lane: 3 }), (Some(memarg), Some(3)));
+        assert_eq!(memarg_and_lane(&Operator::I32Load { memarg }), (Some(memarg), None));
+        assert_eq!(memarg_and_lane(&Operator::I8x16ExtractLaneU { lane: 7 }), (None, Some(7)));
+        assert_eq!(memarg_and_lane(&Operator::I32Add), (None, None));
+    }
+}
