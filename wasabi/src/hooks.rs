@@ -1,7 +1,6 @@
 //! The high-level hooks an analysis can implement, as named on the command line
 //! (`--hooks=a,b`, `--no-hooks=a,b`) and in the JS API (`Wasabi.analysis`).
 
-use std::collections::BTreeSet;
 use std::fmt;
 
 macro_rules! define_hooks {
@@ -95,25 +94,36 @@ fn valid_names() -> String {
     names.join(", ")
 }
 
-/// Which hooks to instrument for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HookSet(BTreeSet<Hook>);
+/// Which hooks to instrument for: a bit per hook, since it is asked for every instruction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HookSet(u64);
+
+const _: () = assert!(Hook::ALL.len() <= 64);
 
 impl HookSet {
     pub fn all() -> Self {
-        HookSet(Hook::ALL.iter().copied().collect())
+        Hook::ALL.iter().copied().collect()
     }
 
     pub fn none() -> Self {
-        HookSet(BTreeSet::new())
+        HookSet(0)
     }
 
     pub fn contains(&self, hook: Hook) -> bool {
-        self.0.contains(&hook)
+        self.0 & (1 << hook as u32) != 0
     }
 
+    pub fn insert(&mut self, hook: Hook) {
+        self.0 |= 1 << hook as u32;
+    }
+
+    pub fn remove(&mut self, hook: Hook) {
+        self.0 &= !(1 << hook as u32);
+    }
+
+    /// The hooks in the set, in [`Hook::ALL`] order.
     pub fn iter(&self) -> impl Iterator<Item = Hook> + '_ {
-        self.0.iter().copied()
+        Hook::ALL.iter().copied().filter(|&hook| self.contains(hook))
     }
 
     /// Parses a comma-separated list; upstream's names, `call` for both call hooks, and the JS
@@ -134,12 +144,12 @@ impl HookSet {
     /// `--hooks` selects exactly the given hooks; `--no-hooks` removes them from all.
     pub fn from_cli(enabled: Option<&str>, disabled: Option<&str>) -> Result<Self, UnknownHook> {
         let mut set = match enabled {
-            Some(list) => HookSet(Self::parse_list(list)?.into_iter().collect()),
+            Some(list) => Self::parse_list(list)?.into_iter().collect(),
             None => Self::all(),
         };
         if let Some(list) = disabled {
             for hook in Self::parse_list(list)? {
-                set.0.remove(&hook);
+                set.remove(hook);
             }
         }
         Ok(set)
@@ -148,7 +158,9 @@ impl HookSet {
 
 impl FromIterator<Hook> for HookSet {
     fn from_iter<I: IntoIterator<Item = Hook>>(iter: I) -> Self {
-        HookSet(iter.into_iter().collect())
+        let mut set = HookSet::none();
+        iter.into_iter().for_each(|hook| set.insert(hook));
+        set
     }
 }
 

@@ -6,6 +6,18 @@ use crate::instrument::Instrumented;
 /// The loader and dispatcher shared by every instrumented module.
 pub const RUNTIME: &str = include_str!("../js/runtime.js");
 
+/// Reports the `count` innermost blocks from block-table entry `node` outwards as ended.
+const END_BLOCKS: &str = "  function endBlocks(func, node, count) {
+    const blocks = ctx.info.functions[func].blocks;
+    for (; count > 0; count--) {
+      const [type, begin, end, parent, ifBegin] = blocks[node];
+      Wasabi.analysis.end({func, instr: end}, type, {func, instr: begin},
+        ifBegin === undefined ? undefined : {func, instr: ifBegin});
+      node = parent;
+    }
+  }
+";
+
 pub fn generate(instrumented: &Instrumented, node: bool) -> String {
     let info = serde_json::to_string(&instrumented.info).expect("module info serializes");
     let hooks: Vec<String> = instrumented.hooks.iter().map(|key| format!("    {}", key.js())).collect();
@@ -14,7 +26,9 @@ pub fn generate(instrumented: &Instrumented, node: bool) -> String {
     js.push_str("\nWasabi.register({\n");
     js.push_str(&format!("  id: {:?},\n", instrumented.id));
     js.push_str(&format!("  info: {info},\n"));
-    js.push_str("  lowlevelHooks: function (Wasabi, ctx) { return {\n");
+    js.push_str("  lowlevelHooks: function (Wasabi, ctx) {\n");
+    js.push_str(END_BLOCKS);
+    js.push_str("  return {\n");
     js.push_str(&hooks.join(",\n"));
     js.push_str("\n  }; }\n});\n");
     if node {

@@ -6,7 +6,7 @@
 //! block ends exist (hook imports must be numbered before any call to them is written), and an
 //! emit pass writes the instrumented body.
 
-use super::info::{BrTableInfo, EndedBlock, Location, ResolvedLabel};
+use super::info::{BlockNode, BrTableInfo, EndedBlock, Location, ResolvedLabel};
 use super::lowlevel::{BlockKind, HookKey, Kind, Ty, TypeList, family_hook};
 use super::ops::{Family, OpId, memarg_and_lane};
 use super::temps::Temps;
@@ -44,6 +44,8 @@ pub trait Pass {
     fn close_block(&mut self, ordinal: u32, end: u32);
     /// Index of a `br_table` in the module info.
     fn br_table(&mut self, info: impl FnOnce() -> BrTableInfo) -> u32;
+    /// Records a block (or the else part of an if) in the function's block table.
+    fn block_node(&mut self, node: impl FnOnce() -> BlockNode);
     fn finish(&mut self, _instr_count: u32) {}
 }
 
@@ -82,6 +84,8 @@ impl Pass for Survey {
         0
     }
 
+    fn block_node(&mut self, _: impl FnOnce() -> BlockNode) {}
+
     fn finish(&mut self, instr_count: u32) {
         self.instr_count = instr_count;
     }
@@ -96,6 +100,7 @@ pub struct Emit<'m> {
     pub next_block: usize,
     pub first_br_table: u32,
     pub br_tables: Vec<BrTableInfo>,
+    pub block_nodes: Vec<BlockNode>,
 }
 
 impl Pass for Emit<'_> {
@@ -121,6 +126,10 @@ impl Pass for Emit<'_> {
         self.br_tables.push(info());
         self.first_br_table + self.br_tables.len() as u32 - 1
     }
+
+    fn block_node(&mut self, node: impl FnOnce() -> BlockNode) {
+        self.block_nodes.push(node());
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -130,6 +139,9 @@ struct Block {
     end: u32,
     else_begin: u32,
     ordinal: u32,
+    /// This block's entry in the block table (the else part has its own), and its parent's.
+    node: u32,
+    parent_node: i64,
 }
 
 impl Block {
@@ -160,6 +172,7 @@ pub struct Walker<'c, 'a, P: Pass> {
     code: Vec<u8>,
     temps: Temps,
     blocks: Vec<Block>,
+    nodes: u32,
     instr: u32,
 }
 
@@ -206,6 +219,7 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
             }),
             temps: Temps::new(params + declared),
             blocks: Vec::new(),
+            nodes: 0,
             instr: 0,
         };
         walker.prologue();
@@ -238,7 +252,9 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
 
     fn prologue(&mut self) {
         let (ordinal, end) = self.pass.open_block();
-        self.blocks.push(Block { kind: BlockKind::Function, begin: 0, end, else_begin: 0, ordinal });
+        let function = Block { kind: BlockKind::Function, begin: 0, end, else_begin: 0, ordinal, node: 0, parent_node: -1 };
+        self.add_node(function);
+        self.blocks.push(function);
         if self.cx.start == Some(self.func) && self.enabled(Hook::Start) {
             let hook = self.pass.hook(HookKey::new(Kind::Start));
             let flag = self.cx.start_flag.expect("start hook needs its flag global");
@@ -458,6 +474,9 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
                 let top = self.blocks.last_mut().expect("validated: else inside if");
                 top.kind = BlockKind::Else;
                 top.else_begin = self.instr;
+                top.node = self.nodes;
+                let else_part = *top;
+                self.add_node(else_part);
                 if self.enabled(Hook::Begin) {
                     let hook = self.pass.hook(HookKey::new(Kind::Begin(BlockKind::Else)));
                     self.location();
@@ -521,13 +540,21 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
         self.validator.op(offset, op)?;
         self.copy(op, offset, end);
         let (ordinal, block_end) = self.pass.open_block();
-        self.blocks.push(Block { kind, begin: self.instr, end: block_end, else_begin: 0, ordinal });
+        let parent_node = self.blocks.last().map_or(-1, |parent| parent.node as i64);
+        let block = Block { kind, begin: self.instr, end: block_end, else_begin: 0, ordinal, node: self.nodes, parent_node };
+        self.add_node(block);
+        self.blocks.push(block);
         if self.enabled(Hook::Begin) {
             let hook = self.pass.hook(HookKey::new(Kind::Begin(kind)));
             self.location();
             self.call(hook);
         }
         Ok(())
+    }
+
+    fn add_node(&mut self, block: Block) {
+        self.nodes += 1;
+        self.pass.block_node(|| BlockNode { block: block.ended(), parent: block.parent_node });
     }
 
     /// The `end` hook of `block`, reported at instruction `at`.
@@ -557,12 +584,22 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
         self.blocks[self.blocks.len() - 1 - label as usize]
     }
 
+    /// A branch out of many nested blocks would need one call per block at every branch, which
+    /// is quadratic in the nesting depth (state machines branch out of hundreds of blocks), so
+    /// from two blocks on one hook reports them all by walking the function's block table.
     fn end_hooks_for_branch(&mut self, label: u32) {
         if !self.enabled(Hook::End) {
             return;
         }
-        for block in self.left_blocks(label) {
-            self.end_hook(&block, block.end);
+        let left = self.left_blocks(label);
+        if let [block] = left.as_slice() {
+            self.end_hook(block, block.end);
+        } else if !left.is_empty() {
+            let hook = self.pass.hook(HookKey::new(Kind::EndBlocks));
+            let innermost = self.blocks.last().expect("inside the function block").node;
+            self.location();
+            self.i32_consts(&[innermost as i32, left.len() as i32]);
+            self.call(hook);
         }
     }
 
@@ -607,11 +644,12 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
         let resolve = |walker: &Self, label: u32| ResolvedLabel {
             label,
             location: Location { func: walker.func, instr: walker.target_block(label).target() as i64 },
-            ends: walker.left_blocks(label).iter().map(Block::ended).collect(),
+            ends: walker.left_blocks(label).len() as u32,
         };
         let info = || BrTableInfo {
             table: labels.iter().map(|&label| resolve(self, label)).collect(),
             default: resolve(self, default),
+            node: self.blocks.last().expect("inside the function block").node,
         };
         let info = if P::EMIT { Some(info()) } else { None };
         let index = self.pass.br_table(|| info.expect("emit pass resolves br_table targets"));

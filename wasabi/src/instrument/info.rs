@@ -28,6 +28,10 @@ pub struct FunctionInfo {
     /// Type codes of the declared locals (parameters excluded).
     pub locals: String,
     pub instr_count: u32,
+    /// The function's blocks (an if's else part separately), for reporting the blocks a branch
+    /// leaves: walk `parent` from the innermost one. Entry 0 is the function itself.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub blocks: Vec<BlockNode>,
 }
 
 /// Where each entry of one `br_table` goes, for the runtime to report targets and the blocks
@@ -36,13 +40,16 @@ pub struct FunctionInfo {
 pub struct BrTableInfo {
     pub table: Vec<ResolvedLabel>,
     pub default: ResolvedLabel,
+    /// The innermost block at the `br_table`, in the function's block table.
+    pub node: u32,
 }
 
 #[derive(Serialize, Clone)]
 pub struct ResolvedLabel {
     pub label: u32,
     pub location: Location,
-    pub ends: Vec<EndedBlock>,
+    /// How many blocks, from the innermost outwards, this target leaves.
+    pub ends: u32,
 }
 
 #[derive(Serialize, Clone, Copy)]
@@ -51,8 +58,7 @@ pub struct Location {
     pub instr: i64,
 }
 
-/// A block left by a branch, serialized compactly as `[kind, begin, end]` or, for an else
-/// branch, `[kind, else, end, if]`; the function's begin is -1.
+/// A block of a function.
 #[derive(Clone, Copy)]
 pub enum EndedBlock {
     Function { end: u32 },
@@ -62,9 +68,17 @@ pub enum EndedBlock {
     Else { else_begin: u32, end: u32, if_begin: u32 },
 }
 
-impl Serialize for EndedBlock {
+/// An entry of a function's block table, serialized compactly as `[kind, begin, end, parent]`,
+/// or `[kind, else, end, parent, if]` for an else part; the function's begin and parent are -1.
+#[derive(Clone, Copy)]
+pub struct BlockNode {
+    pub block: EndedBlock,
+    pub parent: i64,
+}
+
+impl Serialize for BlockNode {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let (kind, begin, end, if_begin) = match *self {
+        let (kind, begin, end, if_begin) = match self.block {
             EndedBlock::Function { end } => ("function", -1, end, None),
             EndedBlock::Block { begin, end } => ("block", begin as i64, end, None),
             EndedBlock::Loop { begin, end } => ("loop", begin as i64, end, None),
@@ -73,10 +87,11 @@ impl Serialize for EndedBlock {
                 ("else", else_begin as i64, end, Some(if_begin))
             }
         };
-        let mut tuple = serializer.serialize_tuple(if if_begin.is_some() { 4 } else { 3 })?;
+        let mut tuple = serializer.serialize_tuple(if if_begin.is_some() { 5 } else { 4 })?;
         tuple.serialize_element(kind)?;
         tuple.serialize_element(&begin)?;
         tuple.serialize_element(&end)?;
+        tuple.serialize_element(&self.parent)?;
         if let Some(if_begin) = if_begin {
             tuple.serialize_element(&if_begin)?;
         }

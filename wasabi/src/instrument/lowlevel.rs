@@ -142,6 +142,8 @@ pub enum Kind {
     BrTable,
     Begin(BlockKind),
     End(BlockKind),
+    /// The end of several blocks left by one branch, listed in the module info.
+    EndBlocks,
     /// Types: the callee's parameters.
     CallPre,
     CallIndirectPre,
@@ -180,7 +182,7 @@ impl HookKey {
             Kind::BrIf => Hook::BrIf,
             Kind::BrTable => Hook::BrTable,
             Kind::Begin(_) => Hook::Begin,
-            Kind::End(_) => Hook::End,
+            Kind::End(_) | Kind::EndBlocks => Hook::End,
             Kind::CallPre | Kind::CallIndirectPre => Hook::CallPre,
             Kind::CallPost => Hook::CallPost,
             Kind::Return => Hook::Return,
@@ -200,6 +202,7 @@ impl HookKey {
             Kind::BrTable => "br_table".to_string(),
             Kind::Begin(kind) => format!("begin_{}", kind.name()),
             Kind::End(kind) => format!("end_{}", kind.name()),
+            Kind::EndBlocks => "end_blocks".to_string(),
             Kind::CallPre => "call_pre".to_string(),
             Kind::CallIndirectPre => "call_indirect_pre".to_string(),
             Kind::CallPost => "call_post".to_string(),
@@ -239,6 +242,7 @@ impl HookKey {
             Kind::End(BlockKind::Function) => imms!(),
             Kind::End(BlockKind::Else) => imms!("elseInstr": I32, "ifInstr": I32),
             Kind::End(_) => imms!("beginInstr": I32),
+            Kind::EndBlocks => imms!("node": I32, "count": I32),
             Kind::CallPre => imms!("target": I32),
             Kind::CallIndirectPre => imms!("funcref": FUNCREF, "elem": I32, "table": I32),
             Kind::Op(op) => match op.info().family {
@@ -303,7 +307,7 @@ impl HookKey {
             Kind::Br => call("br", format!(", {target}")),
             Kind::BrIf => call("br_if", format!(", {target}, {} === 1", values[0])),
             Kind::BrTable => format!(
-                "const t = ctx.info.brTables[brTable]; {} Wasabi.endBrTableBlocks(ctx, brTable, {v}, func);",
+                "const t = ctx.info.brTables[brTable]; {} endBlocks(func, t.node, (t.table[{v}] || t.default).ends);",
                 call("br_table", format!(", t.table, t.default, {v}", v = values[0])),
                 v = values[0],
             ),
@@ -314,6 +318,7 @@ impl HookKey {
                 call("end", ", \"else\", {func, instr: elseInstr}, {func, instr: ifInstr}".into())
             }
             Kind::End(kind) => call("end", format!(", {:?}, {{func, instr: beginInstr}}", kind.name())),
+            Kind::EndBlocks => "endBlocks(func, node, count);".to_string(),
             Kind::CallPre => call("call_pre", format!(", target, {}", array())),
             Kind::CallIndirectPre => {
                 call("call_pre", format!(", ctx.resolveFunction(funcref), {}, elem, table", array()))

@@ -9,7 +9,7 @@ mod temps;
 
 use crate::hooks::{Hook, HookSet};
 use function::{Context, Emit, Survey, Walker};
-use info::{BrTableInfo, FunctionInfo, ModuleInfo};
+use info::{BlockNode, BrTableInfo, FunctionInfo, ModuleInfo};
 use lowlevel::{HookKey, Kind, Ty};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -77,6 +77,7 @@ pub fn instrument(bytes: &[u8], hooks: &HookSet) -> Result<Instrumented, Error> 
                 next_block: 0,
                 first_br_table,
                 br_tables: Vec::new(),
+                block_nodes: Vec::new(),
             };
             first_br_table += survey.br_tables;
             emit
@@ -90,12 +91,16 @@ pub fn instrument(bytes: &[u8], hooks: &HookSet) -> Result<Instrumented, Error> 
     )
     .map_err(body_error)?;
 
-    let mut br_tables: Vec<BrTableInfo> = Vec::new();
+    let mut br_tables = Vec::new();
+    let mut block_tables = Vec::new();
     for (function, (emit, body)) in module.functions.iter_mut().zip(emitted) {
         function.encoded = Some(body);
         br_tables.extend(emit.br_tables);
+        let needed = hooks.contains(Hook::End) || hooks.contains(Hook::BrTable);
+        block_tables.push(if needed { emit.block_nodes } else { Vec::new() });
     }
-    let info = module_info(&module, imported_functions, hook_keys.len() as u32, &surveys, &bodies, br_tables);
+    let tables = SideTables { br_tables, block_tables };
+    let info = module_info(&module, imported_functions, hook_keys.len() as u32, &surveys, &bodies, tables);
     if let Some(flag) = start_flag {
         let init = ConstExpr(vec![Instr::I32Const(1)]);
         let added = module.add_global(Global {
@@ -113,6 +118,7 @@ pub fn instrument(bytes: &[u8], hooks: &HookSet) -> Result<Instrumented, Error> 
         content: CustomContent::Raw { name: ID_SECTION.to_string(), data: id.clone().into_bytes() },
     });
     let wasm = module.encode();
+    drop(module);
     wasabi_wasm::validate(&wasm, options.features).map_err(|error| Error::Encode(error.to_string()))?;
     Ok(Instrumented { wasm, id, info, hooks: hook_keys })
 }
@@ -185,7 +191,7 @@ fn module_info(
     hook_count: u32,
     surveys: &[Survey],
     bodies: &[DeferredBody<'_>],
-    br_tables: Vec<BrTableInfo>,
+    side_tables: SideTables,
 ) -> ModuleInfo {
     let signature = |type_index: u32| {
         let ty = &module.types[type_index as usize];
@@ -202,17 +208,20 @@ fn module_info(
                 export: Vec::new(),
                 locals: String::new(),
                 instr_count: 0,
+                blocks: Vec::new(),
             }),
             _ => None,
         })
         .collect();
-    for ((function, survey), deferred) in module.functions.iter().zip(surveys).zip(bodies) {
+    let defined = module.functions.iter().zip(surveys).zip(bodies).zip(side_tables.block_tables);
+    for (((function, survey), deferred), blocks) in defined {
         functions.push(FunctionInfo {
             type_: signature(function.type_index),
             import: None,
             export: Vec::new(),
             locals: local_codes(deferred),
             instr_count: survey.instr_count,
+            blocks,
         });
     }
     for export in module.exports.iter().filter(|export| export.kind == ExportKind::Function) {
@@ -241,6 +250,12 @@ fn module_info(
         tables,
         memories: (imported_memories + module.memories.len()) as u32,
         original_function_imports_count: imported_functions,
-        br_tables,
+        br_tables: side_tables.br_tables,
     }
+}
+
+/// Per-site data the runtime looks up by index instead of the code carrying it.
+struct SideTables {
+    br_tables: Vec<BrTableInfo>,
+    block_tables: Vec<Vec<BlockNode>>,
 }

@@ -6,7 +6,7 @@ use crate::names::encode_names;
 use rayon::prelude::*;
 use std::borrow::Cow;
 use wasm_encoder::{
-    CodeSection, DataCountSection, DataSection, ElementSection, ExportSection, FunctionSection,
+    DataCountSection, DataSection, ElementSection, ExportSection, FunctionSection,
     GlobalSection, ImportSection, MemorySection, StartSection, TableSection, TypeSection,
 };
 
@@ -162,15 +162,46 @@ impl Module {
 
     /// The code section, and whether any body refers to data segments (which requires a
     /// data count section).
-    fn encode_code(&self) -> (CodeSection, bool) {
+    fn encode_code(&self) -> (BodiesSection<'_>, bool) {
         let bodies: Vec<(Cow<[u8]>, bool)> = self.functions.par_iter().map(encode_body).collect();
-        let mut section = CodeSection::new();
-        let mut needs_data_count = false;
-        for (body, uses_data) in &bodies {
-            section.raw(body);
-            needs_data_count |= uses_data;
+        let needs_data_count = bodies.iter().any(|(_, uses_data)| *uses_data);
+        (BodiesSection(bodies.into_iter().map(|(body, _)| body).collect()), needs_data_count)
+    }
+}
+
+/// The code section written straight from the bodies: `CodeSection` would first copy every
+/// body into its own buffer, which for instrumented modules of hundreds of MB doubles the peak
+/// memory.
+struct BodiesSection<'a>(Vec<Cow<'a, [u8]>>);
+
+impl wasm_encoder::Encode for BodiesSection<'_> {
+    fn encode(&self, sink: &mut Vec<u8>) {
+        let mut header = Vec::new();
+        (self.0.len() as u32).encode(&mut header);
+        let mut size = header.len();
+        for body in &self.0 {
+            let mut prefix = Vec::new();
+            (body.len() as u32).encode(&mut prefix);
+            size += prefix.len() + body.len();
         }
-        (section, needs_data_count)
+        (size as u32).encode(sink);
+        sink.reserve(size);
+        sink.extend_from_slice(&header);
+        for body in &self.0 {
+            body.as_ref().encode(sink);
+        }
+    }
+}
+
+impl wasm_encoder::Section for BodiesSection<'_> {
+    fn id(&self) -> u8 {
+        wasm_encoder::SectionId::Code as u8
+    }
+}
+
+impl SectionLen for BodiesSection<'_> {
+    fn count(&self) -> u32 {
+        self.0.len() as u32
     }
 }
 
@@ -249,6 +280,5 @@ section_len!(
     GlobalSection,
     ExportSection,
     ElementSection,
-    CodeSection,
     DataSection
 );

@@ -1,5 +1,6 @@
 use crate::Error;
-use wasmparser::{Validator, WasmFeatures};
+use rayon::prelude::*;
+use wasmparser::{BinaryReaderError, Parser, ValidPayload, Validator, WasmFeatures};
 
 /// What the IR decodes and encodes: WebAssembly 2.0 plus the threads proposal's atomics.
 pub fn supported_features() -> WasmFeatures {
@@ -9,10 +10,26 @@ pub fn supported_features() -> WasmFeatures {
 /// Validates `bytes` with `features`; a module that is valid only with more features enabled is
 /// reported as [`Error::Unsupported`].
 pub fn validate(bytes: &[u8], features: WasmFeatures) -> Result<(), Error> {
-    match Validator::new_with_features(features).validate_all(bytes) {
-        Ok(_) => Ok(()),
-        Err(error) => Err(classify(bytes, features, &error)),
+    validate_in_parallel(bytes, features).map_err(|error| classify(bytes, features, &error))
+}
+
+/// Sections in order, then the function bodies in parallel (the bulk of big modules); the
+/// first failing body in module order is reported.
+fn validate_in_parallel(bytes: &[u8], features: WasmFeatures) -> Result<(), BinaryReaderError> {
+    let mut validator = Validator::new_with_features(features);
+    let mut parser = Parser::new(0);
+    parser.set_features(features);
+    let mut bodies = Vec::new();
+    for payload in parser.parse_all(bytes) {
+        if let ValidPayload::Func(func, body) = validator.payload(&payload?)? {
+            bodies.push((func, body));
+        }
     }
+    let results: Vec<Result<(), BinaryReaderError>> = bodies
+        .into_par_iter()
+        .map(|(func, body)| func.into_validator(Default::default()).validate(&body))
+        .collect();
+    results.into_iter().collect()
 }
 
 /// Turns a wasmparser error into ours, telling apart input that is broken from input that

@@ -75,7 +75,7 @@ fn added_types_functions_and_exports_are_encoded() {
     let ty = module.add_type(FuncType::new([], [ValType::I64]));
     assert_eq!(module.add_type(FuncType::new([], [ValType::I64])), ty, "types are shared");
     let body = vec![Instr::I64Const(i64::MIN), Instr::End];
-    let index = module.add_function(Function { type_index: ty, locals: vec![], body });
+    let index = module.add_function(Function { type_index: ty, locals: vec![], body, encoded: None });
     module.add_export("min", ExportKind::Function, index);
     let reencoded = Module::decode(&module.encode()).unwrap();
     assert_eq!(reencoded.function_type(index), Some(&FuncType::new([], [ValType::I64])));
