@@ -252,7 +252,15 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
 
     fn prologue(&mut self) {
         let (ordinal, end) = self.pass.open_block();
-        let function = Block { kind: BlockKind::Function, begin: 0, end, else_begin: 0, ordinal, node: 0, parent_node: -1 };
+        let function = Block {
+            kind: BlockKind::Function,
+            begin: 0,
+            end,
+            else_begin: 0,
+            ordinal,
+            node: 0,
+            parent_node: -1,
+        };
         self.add_node(function);
         self.blocks.push(function);
         if self.cx.start == Some(self.func) && self.enabled(Hook::Start) {
@@ -541,7 +549,15 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
         self.copy(op, offset, end);
         let (ordinal, block_end) = self.pass.open_block();
         let parent_node = self.blocks.last().map_or(-1, |parent| parent.node as i64);
-        let block = Block { kind, begin: self.instr, end: block_end, else_begin: 0, ordinal, node: self.nodes, parent_node };
+        let block = Block {
+            kind,
+            begin: self.instr,
+            end: block_end,
+            else_begin: 0,
+            ordinal,
+            node: self.nodes,
+            parent_node,
+        };
         self.add_node(block);
         self.blocks.push(block);
         if self.enabled(Hook::Begin) {

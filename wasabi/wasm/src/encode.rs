@@ -6,8 +6,8 @@ use crate::names::encode_names;
 use rayon::prelude::*;
 use std::borrow::Cow;
 use wasm_encoder::{
-    DataCountSection, DataSection, ElementSection, ExportSection, FunctionSection,
-    GlobalSection, ImportSection, MemorySection, StartSection, TableSection, TypeSection,
+    DataCountSection, DataSection, ElementSection, ExportSection, FunctionSection, GlobalSection,
+    ImportSection, MemorySection, StartSection, TableSection, TypeSection,
 };
 
 impl Module {
