@@ -33,3 +33,15 @@ pub fn wasm_files(dir: &Path) -> Vec<PathBuf> {
     files.sort();
     files
 }
+
+/// The largest `.wasm` file below `dir`, the heaviest input for benchmarks.
+pub fn largest_wasm(dir: &Path) -> Option<PathBuf> {
+    wasm_files(dir).into_iter().max_by_key(|path| path.metadata().map_or(0, |meta| meta.len()))
+}
+
+/// This process's peak resident set size in kB (Linux).
+pub fn peak_rss_kb() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let line = status.lines().find(|line| line.starts_with("VmHWM:")).unwrap_or("VmHWM: 0 kB");
+    line.split_whitespace().nth(1).and_then(|kb| kb.parse().ok()).unwrap_or(0)
+}

@@ -98,7 +98,13 @@ fn instrument_file(args: &InstrumentArgs) -> Result<()> {
 
 /// Reads a binary module, or a text module if the file is `.wat`.
 fn read_module(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if path.extension().is_some_and(|ext| ext == "wat") {
+        return wat::parse_bytes(&bytes)
+            .map(|wasm| wasm.into_owned())
+            .with_context(|| format!("{}", path.display()));
+    }
+    Ok(bytes)
 }
 
 /// Writes to a temporary file next to `path` and renames it, so no half-written file is left.
