@@ -122,8 +122,9 @@ test("the generated file registers the module; all instantiation paths report to
     const [[, btLoc, table, def, idx]] = of("br_table");
     assert.equal(btLoc.func, 5);
     assert.equal(idx, 1);
-    assert.equal(table.length, 3);
-    assert.deepEqual(def, table[2]);
+    // (br_table $zero $one $other): two listed targets, $other is the default.
+    assert.equal(table.length, 2);
+    assert.deepEqual([table[0].label, table[1].label, def.label], [0, 1, 2]);
     assert.ok(of("end").some((ev) => ev[1].func === 5 && ev[2] === "block"), "br_table ends the blocks it leaves");
     const loads = of("load").filter((ev) => ev[2] === "i32.load8_u");
     assert.equal(loads.length, 8);
@@ -201,7 +202,10 @@ test("preload + coverage on real output", { skip }, () => {
   assert.deepEqual(output, EXPECTED_OUTPUT);
   const byName = Object.fromEntries(result.functions.map((f) => [f.name, f]));
   assert.equal(byName.sum.covered, byName.sum.total, "sum runs every instruction");
-  assert.ok(byName.classify.covered < byName.classify.total);
+  // classify(0), (1) and (7) take every br_table target; the ends after each return are
+  // reported when the branches leave those blocks.
+  assert.equal(byName.classify.covered, byName.classify.total);
+  assert.ok(byName.fib.covered > 0 && byName.dispatch.covered === byName.dispatch.total);
   assert.deepEqual(result.branches.find((b) => b.kind === "br_table").taken, [0, 1, "default"]);
 });
 
