@@ -7,7 +7,7 @@
 //! emit pass writes the instrumented body.
 
 use super::info::{BlockNode, BrTableInfo, EndedBlock, Location, ResolvedLabel};
-use super::lowlevel::{BlockKind, HookKey, Kind, Ty, TypeList, family_hook};
+use super::lowlevel::{BlockKind, HookKey, Kind, Ty, TypeList, family_hook, is_polymorphic};
 use super::ops::{Family, OpId, memarg_and_lane};
 use super::temps::Temps;
 use crate::hooks::{Hook, HookSet};
@@ -37,6 +37,9 @@ pub trait Pass {
     const EMIT: bool;
     /// Function index of the low-level hook for `key` (the survey records the key).
     fn hook(&mut self, key: HookKey) -> u32;
+    /// The same for an instruction whose value types follow from its opcode alone: the hot
+    /// path, looked up by opcode instead of by hashed key.
+    fn op_hook(&mut self, id: OpId, types: impl FnOnce() -> TypeList) -> u32;
     /// New index of a function of the original module.
     fn function(&self, original: u32) -> u32;
     /// Numbers a block in order of appearance and returns its end instruction, if known.
@@ -50,12 +53,24 @@ pub trait Pass {
 }
 
 /// Survey pass: which hooks a function needs, where its blocks end, how many `br_table`s it has.
-#[derive(Default)]
 pub struct Survey {
     pub hooks: FxHashSet<HookKey>,
+    seen_ops: Box<[bool]>,
     pub block_ends: Vec<u32>,
     pub br_tables: u32,
     pub instr_count: u32,
+}
+
+impl Default for Survey {
+    fn default() -> Self {
+        Survey {
+            hooks: FxHashSet::default(),
+            seen_ops: vec![false; OpId::COUNT].into_boxed_slice(),
+            block_ends: Vec::new(),
+            br_tables: 0,
+            instr_count: 0,
+        }
+    }
 }
 
 impl Pass for Survey {
@@ -63,6 +78,13 @@ impl Pass for Survey {
 
     fn hook(&mut self, key: HookKey) -> u32 {
         self.hooks.insert(key);
+        0
+    }
+
+    fn op_hook(&mut self, id: OpId, types: impl FnOnce() -> TypeList) -> u32 {
+        if !std::mem::replace(&mut self.seen_ops[id as usize], true) {
+            self.hooks.insert(HookKey { kind: Kind::Op(id), types: types() });
+        }
         0
     }
 
@@ -94,6 +116,8 @@ impl Pass for Survey {
 /// Emit pass, with everything the survey of the whole module decided.
 pub struct Emit<'m> {
     pub hook_indices: &'m FxHashMap<HookKey, u32>,
+    /// Hook index per opcode, for the opcodes whose types are fixed.
+    pub op_hooks: &'m [u32],
     pub imported_functions: u32,
     pub hook_count: u32,
     pub block_ends: &'m [u32],
@@ -108,6 +132,10 @@ impl Pass for Emit<'_> {
 
     fn hook(&mut self, key: HookKey) -> u32 {
         self.hook_indices[&key]
+    }
+
+    fn op_hook(&mut self, id: OpId, _: impl FnOnce() -> TypeList) -> u32 {
+        self.op_hooks[id as usize]
     }
 
     fn function(&self, original: u32) -> u32 {
@@ -403,9 +431,12 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
         let inputs = self.stack_types(pops as usize);
         self.validator.op(offset, op)?;
         let outputs = self.stack_types(pushes as usize);
-        let mut types = inputs.clone();
-        types.extend(outputs.iter().copied());
-        let hook = self.pass.hook(HookKey { kind: Kind::Op(id), types });
+        let all_types = || inputs.iter().chain(&outputs).copied().collect();
+        let hook = if is_polymorphic(family) {
+            self.pass.hook(HookKey { kind: Kind::Op(id), types: all_types() })
+        } else {
+            self.pass.op_hook(id, all_types)
+        };
         match family {
             // The constant itself is the value: repeat it instead of copying it through a local
             // (but v128 must reach the hook as lanes).

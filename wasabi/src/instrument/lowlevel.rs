@@ -343,7 +343,7 @@ fn op_has_lane(op: OpId) -> bool {
 
 /// Families whose value types are not fixed by the instruction; their hooks are named by
 /// type as well.
-fn is_polymorphic(family: Family) -> bool {
+pub fn is_polymorphic(family: Family) -> bool {
     matches!(
         family,
         Family::Local

@@ -1,5 +1,7 @@
 //! The instrumentation pipeline: decode (bodies left in binary form) → survey every body →
-//! add the hook imports → emit every body → add the runtime's helpers → encode → validate.
+//! add the hook imports → emit every body → add the runtime's helpers → encode. The output is
+//! not validated again here (that would cost as much as instrumenting); the spec suite, the
+//! snapshot cases and the corpus validate it in the tests.
 
 mod function;
 pub mod info;
@@ -10,7 +12,8 @@ mod temps;
 use crate::hooks::{Hook, HookSet};
 use function::{Context, Emit, Survey, Walker};
 use info::{BlockNode, BrTableInfo, FunctionInfo, ModuleInfo};
-use lowlevel::{HookKey, Kind, Ty};
+use lowlevel::{HookKey, Kind, Ty, is_polymorphic};
+use ops::OpId;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};
@@ -64,6 +67,14 @@ pub fn instrument(bytes: &[u8], hooks: &HookSet) -> Result<Instrumented, Error> 
         .map(|key| (HOOK_MODULE.to_string(), key.import_name(), FuncType::new(key.params(), [])));
     let indices = module.add_function_imports(imports);
     let hook_indices: FxHashMap<HookKey, u32> = hook_keys.iter().cloned().zip(indices).collect();
+    let mut op_hooks = vec![u32::MAX; OpId::COUNT];
+    for (key, &index) in &hook_indices {
+        if let Kind::Op(id) = key.kind
+            && !is_polymorphic(id.info().family)
+        {
+            op_hooks[id as usize] = index;
+        }
+    }
 
     let mut first_br_table = 0;
     let emits: Vec<Emit> = surveys
@@ -71,6 +82,7 @@ pub fn instrument(bytes: &[u8], hooks: &HookSet) -> Result<Instrumented, Error> 
         .map(|survey| {
             let emit = Emit {
                 hook_indices: &hook_indices,
+                op_hooks: &op_hooks,
                 imported_functions,
                 hook_count: hook_keys.len() as u32,
                 block_ends: &survey.block_ends,
@@ -118,8 +130,6 @@ pub fn instrument(bytes: &[u8], hooks: &HookSet) -> Result<Instrumented, Error> 
         content: CustomContent::Raw { name: ID_SECTION.to_string(), data: id.clone().into_bytes() },
     });
     let wasm = module.encode();
-    drop(module);
-    wasabi_wasm::validate(&wasm, options.features).map_err(|error| Error::Encode(error.to_string()))?;
     Ok(Instrumented { wasm, id, info, hooks: hook_keys })
 }
 

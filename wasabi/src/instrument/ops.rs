@@ -95,6 +95,8 @@ static TABLE: LazyLock<Vec<OpInfo>> = LazyLock::new(|| {
 });
 
 impl OpId {
+    pub const COUNT: usize = STATIC_INFO.len();
+
     pub fn info(self) -> &'static OpInfo {
         &TABLE[self as usize]
     }
