@@ -8,7 +8,7 @@
 
 use super::info::{BlockNode, BrTableInfo, EndedBlock, Location, ResolvedLabel};
 use super::lowlevel::{BlockKind, HookKey, Kind, Ty, TypeList, family_hook, is_polymorphic};
-use super::ops::{Family, OpId, memarg_and_lane};
+use super::ops::{Family, OpId, fixed_types, memarg_and_lane, remember_fixed_types};
 use super::temps::Temps;
 use crate::hooks::{Hook, HookSet};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -16,7 +16,7 @@ use smallvec::SmallVec;
 use wasm_encoder::{BlockType, HeapType, InstructionSink, ValType};
 use wasmparser::{
     BinaryReaderError, FuncToValidate, FuncValidator, FunctionBody, Operator, OperatorsReader,
-    ValidatorResources, WasmModuleResources,
+    ValidatorResources,
 };
 
 type Result<T> = std::result::Result<T, BinaryReaderError>;
@@ -30,6 +30,23 @@ pub struct Context<'a> {
     pub start: Option<u32>,
     /// Global that is 1 until the start function has begun (for the start hook).
     pub start_flag: Option<u32>,
+    pub types: TypeTables,
+}
+
+/// The module's types, so the emit pass knows every value's type without a validator.
+pub struct TypeTables {
+    /// Parameters and results per type index.
+    pub signatures: Vec<(TypeList, TypeList)>,
+    /// Type index per function (imports first).
+    pub functions: Vec<u32>,
+    pub globals: Vec<Ty>,
+    pub tables: Vec<Ty>,
+}
+
+impl TypeTables {
+    fn of_function(&self, function: u32) -> &(TypeList, TypeList) {
+        &self.signatures[self.functions[function as usize] as usize]
+    }
 }
 
 /// The difference between the survey and the emit pass.
@@ -47,6 +64,9 @@ pub trait Pass {
     fn close_block(&mut self, ordinal: u32, end: u32);
     /// Index of a `br_table` in the module info.
     fn br_table(&mut self, info: impl FnOnce() -> BrTableInfo) -> u32;
+    /// Type of the operand of a `drop`, untyped `select` or `ref.is_null`: only the validator
+    /// (survey) knows it; the emit pass replays the survey's answers in order.
+    fn site_type(&mut self, from_validator: Option<Ty>) -> Ty;
     /// Records a block (or the else part of an if) in the function's block table.
     fn block_node(&mut self, node: impl FnOnce() -> BlockNode);
     fn finish(&mut self, _instr_count: u32) {}
@@ -56,6 +76,7 @@ pub trait Pass {
 pub struct Survey {
     pub hooks: FxHashSet<HookKey>,
     seen_ops: Box<[bool]>,
+    pub site_types: Vec<Ty>,
     pub block_ends: Vec<u32>,
     pub br_tables: u32,
     pub instr_count: u32,
@@ -66,6 +87,7 @@ impl Default for Survey {
         Survey {
             hooks: FxHashSet::default(),
             seen_ops: vec![false; OpId::COUNT].into_boxed_slice(),
+            site_types: Vec::new(),
             block_ends: Vec::new(),
             br_tables: 0,
             instr_count: 0,
@@ -108,6 +130,12 @@ impl Pass for Survey {
 
     fn block_node(&mut self, _: impl FnOnce() -> BlockNode) {}
 
+    fn site_type(&mut self, from_validator: Option<Ty>) -> Ty {
+        let ty = from_validator.expect("the survey validates");
+        self.site_types.push(ty);
+        ty
+    }
+
     fn finish(&mut self, instr_count: u32) {
         self.instr_count = instr_count;
     }
@@ -122,6 +150,7 @@ pub struct Emit<'m> {
     pub hook_count: u32,
     pub block_ends: &'m [u32],
     pub next_block: usize,
+    pub site_types: std::slice::Iter<'m, Ty>,
     pub first_br_table: u32,
     pub br_tables: Vec<BrTableInfo>,
     pub block_nodes: Vec<BlockNode>,
@@ -158,6 +187,10 @@ impl Pass for Emit<'_> {
     fn block_node(&mut self, node: impl FnOnce() -> BlockNode) {
         self.block_nodes.push(node());
     }
+
+    fn site_type(&mut self, _: Option<Ty>) -> Ty {
+        *self.site_types.next().expect("the survey saw the same sites")
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -170,6 +203,9 @@ struct Block {
     /// This block's entry in the block table (the else part has its own), and its parent's.
     node: u32,
     parent_node: i64,
+    /// Code after an unconditional branch up to the end of the block (or else) never runs and
+    /// has a polymorphic stack: it is copied without instrumentation.
+    unreachable: bool,
 }
 
 impl Block {
@@ -193,10 +229,13 @@ impl Block {
 pub struct Walker<'c, 'a, P: Pass> {
     cx: &'c Context<'a>,
     pub pass: P,
-    validator: FuncValidator<ValidatorResources>,
+    /// Only in the survey pass: validates the body and types operands.
+    validator: Option<FuncValidator<ValidatorResources>>,
     /// Index of this function in the original module.
     func: u32,
     results: TypeList,
+    /// Parameters and declared locals.
+    locals: Vec<Ty>,
     code: Vec<u8>,
     temps: Temps,
     blocks: Vec<Block>,
@@ -215,24 +254,20 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
         func: FuncToValidate<ValidatorResources>,
     ) -> Result<(P, EncodedBody)> {
         let func_index = func.index;
-        let mut validator = func.into_validator(Default::default());
-        let ty = validator.resources().sub_type_at(validator_type_index(&validator, func_index)).cloned();
-        let (params, results) = match ty.as_ref().map(|ty| ty.unwrap_func()) {
-            Some(ty) => {
-                (ty.params().len() as u32, ty.results().iter().filter_map(|&t| Ty::from_parser(t)).collect())
-            }
-            None => (0, TypeList::new()),
-        };
-        let mut locals = Vec::new();
-        let mut declared = 0u32;
+        let (params, results) = cx.types.of_function(func_index).clone();
+        let mut validator = (!P::EMIT).then(|| func.into_validator(Default::default()));
+        let mut declarations = Vec::new();
+        let mut locals: Vec<Ty> = params.to_vec();
         let mut locals_reader = body.get_locals_reader()?;
         for _ in 0..locals_reader.get_count() {
             let offset = locals_reader.original_position();
             let (count, ty) = locals_reader.read()?;
-            validator.define_locals(offset, count, ty)?;
-            let ty = Ty::from_parser(ty).map(Ty::val_type).unwrap_or(ValType::I32);
-            locals.push((count, ty));
-            declared = declared.saturating_add(count);
+            if let Some(validator) = &mut validator {
+                validator.define_locals(offset, count, ty)?;
+            }
+            let ty = Ty::from_parser(ty).unwrap_or(Ty::I32);
+            declarations.push((count, ty.val_type()));
+            locals.extend(std::iter::repeat_n(ty, count as usize));
         }
         let mut walker = Walker {
             cx,
@@ -245,7 +280,8 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
             } else {
                 0
             }),
-            temps: Temps::new(params + declared),
+            temps: Temps::new(locals.len() as u32),
+            locals,
             blocks: Vec::new(),
             nodes: 0,
             instr: 0,
@@ -264,8 +300,8 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
         if !P::EMIT {
             return Ok((walker.pass, Vec::new()));
         }
-        locals.extend(walker.temps.declarations());
-        let mut function = wasm_encoder::Function::new(locals);
+        declarations.extend(walker.temps.declarations());
+        let mut function = wasm_encoder::Function::new(declarations);
         function.raw(walker.code.iter().copied());
         Ok((walker.pass, function.into_raw_body()))
     }
@@ -288,6 +324,7 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
             ordinal,
             node: 0,
             parent_node: -1,
+            unreachable: false,
         };
         self.add_node(function);
         self.blocks.push(function);
@@ -309,7 +346,7 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
     }
 
     fn step(&mut self, offset: u64, end: u64, op: Operator<'a>) -> Result<()> {
-        let live = !self.validator.get_control_frame(0).is_some_and(|frame| frame.unreachable);
+        let live = !self.blocks.last().is_some_and(|block| block.unreachable);
         self.temps.release_all();
         let id = OpId::of(&op);
         let family = id.info().family;
@@ -318,7 +355,7 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
         } else if live && self.enabled(family_hook(family)) {
             self.value_op(id, &op, offset, end)?;
         } else {
-            self.validator.op(offset, &op)?;
+            self.validate(offset, &op)?;
             self.copy(&op, offset, end);
         }
         self.instr += 1;
@@ -368,19 +405,68 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
         }
     }
 
-    /// Types of the top `count` operands, bottom first. Only asked in reachable code, where the
-    /// validator knows every type.
-    fn stack_types(&self, count: usize) -> TypeList {
-        (0..count)
-            .rev()
-            .map(|depth| {
-                self.validator
-                    .get_operand_type(depth)
-                    .flatten()
-                    .and_then(Ty::from_parser)
-                    .expect("operand types are known in reachable code")
-            })
-            .collect()
+    fn validate(&mut self, offset: u64, op: &Operator<'a>) -> Result<()> {
+        match &mut self.validator {
+            Some(validator) => validator.op(offset, op),
+            None => Ok(()),
+        }
+    }
+
+    fn mark_unreachable(&mut self) {
+        self.blocks.last_mut().expect("inside the function block").unreachable = true;
+    }
+
+    /// Input and output types of a value instruction (and validates it, in the survey).
+    fn value_types(&mut self, id: OpId, op: &Operator<'a>, offset: u64) -> Result<(TypeList, TypeList)> {
+        let Some(validator) = &mut self.validator else { return Ok(self.known_types(id, op)) };
+        let (pops, pushes) = op.operator_arity(&*validator).unwrap_or((0, 0));
+        let inputs = stack_types(validator, pops as usize);
+        validator.op(offset, op)?;
+        let outputs = stack_types(validator, pushes as usize);
+        if !is_polymorphic(id.info().family) {
+            remember_fixed_types(id, &inputs, &outputs);
+        } else if needs_site_type(op) {
+            self.pass.site_type(inputs.first().copied());
+        }
+        Ok((inputs, outputs))
+    }
+
+    /// Types from the module's declarations, the operator's immediates, the survey's answers
+    /// for the few sites only a type stack knows, and the opcode for everything else.
+    fn known_types(&mut self, id: OpId, op: &Operator<'a>) -> (TypeList, TypeList) {
+        use Ty::I32;
+        let list = |types: &[Ty]| TypeList::from_slice(types);
+        let cx = self.cx;
+        match *op {
+            Operator::LocalGet { local_index } => (list(&[]), list(&[self.locals[local_index as usize]])),
+            Operator::LocalSet { local_index } => (list(&[self.locals[local_index as usize]]), list(&[])),
+            Operator::LocalTee { local_index } => {
+                let ty = self.locals[local_index as usize];
+                (list(&[ty]), list(&[ty]))
+            }
+            Operator::GlobalGet { global_index } => {
+                (list(&[]), list(&[cx.types.globals[global_index as usize]]))
+            }
+            Operator::GlobalSet { global_index } => {
+                (list(&[cx.types.globals[global_index as usize]]), list(&[]))
+            }
+            Operator::TableGet { table } => (list(&[I32]), list(&[cx.types.tables[table as usize]])),
+            Operator::TableSet { table } => (list(&[I32, cx.types.tables[table as usize]]), list(&[])),
+            Operator::TableGrow { table } => (list(&[cx.types.tables[table as usize], I32]), list(&[I32])),
+            Operator::TableFill { table } => (list(&[I32, cx.types.tables[table as usize], I32]), list(&[])),
+            Operator::RefNull { hty } => (list(&[]), list(&[heap_type(hty)])),
+            Operator::TypedSelect { ty } => {
+                let ty = Ty::from_parser(ty).unwrap_or(I32);
+                (list(&[ty, ty, I32]), list(&[ty]))
+            }
+            Operator::RefIsNull => (list(&[self.pass.site_type(None)]), list(&[I32])),
+            Operator::Drop => (list(&[self.pass.site_type(None)]), list(&[])),
+            Operator::Select => {
+                let ty = self.pass.site_type(None);
+                (list(&[ty, ty, I32]), list(&[ty]))
+            }
+            _ => fixed_types(id).clone(),
+        }
     }
 
     /// Moves the top values into fresh temps and pushes them back; returns the temps.
@@ -427,10 +513,7 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
 
     fn value_op(&mut self, id: OpId, op: &Operator<'a>, offset: u64, end: u64) -> Result<()> {
         let family = id.info().family;
-        let (pops, pushes) = op.operator_arity(&self.validator).unwrap_or((0, 0));
-        let inputs = self.stack_types(pops as usize);
-        self.validator.op(offset, op)?;
-        let outputs = self.stack_types(pushes as usize);
+        let (inputs, outputs) = self.value_types(id, op, offset)?;
         let all_types = || inputs.iter().chain(&outputs).copied().collect();
         let hook = if is_polymorphic(family) {
             self.pass.hook(HookKey { kind: Kind::Op(id), types: all_types() })
@@ -478,11 +561,12 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
                     self.location();
                     self.call(hook);
                 }
-                self.validator.op(offset, op)?;
+                self.validate(offset, op)?;
                 self.copy(op, offset, end);
+                self.mark_unreachable();
             }
             Operator::Nop => {
-                self.validator.op(offset, op)?;
+                self.validate(offset, op)?;
                 if live && self.enabled(Hook::Nop) {
                     let hook = self.pass.hook(HookKey::new(Kind::Nop));
                     self.location();
@@ -508,9 +592,10 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
                 if live && self.enabled(Hook::End) {
                     self.end_hook(&block, self.instr);
                 }
-                self.validator.op(offset, op)?;
+                self.validate(offset, op)?;
                 self.copy(op, offset, end);
                 let top = self.blocks.last_mut().expect("validated: else inside if");
+                top.unreachable = false;
                 top.kind = BlockKind::Else;
                 top.else_begin = self.instr;
                 top.node = self.nodes;
@@ -531,7 +616,7 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
                 if live && self.enabled(Hook::End) {
                     self.end_hook(&block, self.instr);
                 }
-                self.validator.op(offset, op)?;
+                self.validate(offset, op)?;
                 self.copy(op, offset, end);
                 self.blocks.pop();
                 self.pass.close_block(block.ordinal, self.instr);
@@ -541,22 +626,24 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
                     self.br_hook(Kind::Br, relative_depth, None);
                     self.end_hooks_for_branch(relative_depth);
                 }
-                self.validator.op(offset, op)?;
+                self.validate(offset, op)?;
                 self.copy(op, offset, end);
+                self.mark_unreachable();
             }
             Operator::BrIf { relative_depth } => {
                 if live {
                     self.br_if(relative_depth);
                 }
-                self.validator.op(offset, op)?;
+                self.validate(offset, op)?;
                 self.copy(op, offset, end);
             }
             Operator::BrTable { ref targets } => {
                 if live && self.enabled(Hook::BrTable) {
                     self.br_table_hook(targets)?;
                 }
-                self.validator.op(offset, op)?;
+                self.validate(offset, op)?;
                 self.copy(op, offset, end);
+                self.mark_unreachable();
             }
             Operator::Return => {
                 if live {
@@ -565,8 +652,9 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
                     }
                     self.end_hooks_for_branch(self.blocks.len() as u32 - 1);
                 }
-                self.validator.op(offset, op)?;
+                self.validate(offset, op)?;
                 self.copy(op, offset, end);
+                self.mark_unreachable();
             }
             Operator::Call { function_index } => self.call_op(op, offset, end, live, Some(function_index))?,
             Operator::CallIndirect { .. } => self.call_op(op, offset, end, live, None)?,
@@ -576,7 +664,7 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
     }
 
     fn open(&mut self, op: &Operator<'a>, offset: u64, end: u64, kind: BlockKind) -> Result<()> {
-        self.validator.op(offset, op)?;
+        self.validate(offset, op)?;
         self.copy(op, offset, end);
         let (ordinal, block_end) = self.pass.open_block();
         let parent_node = self.blocks.last().map_or(-1, |parent| parent.node as i64);
@@ -588,6 +676,7 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
             ordinal,
             node: self.nodes,
             parent_node,
+            unreachable: false,
         };
         self.add_node(block);
         self.blocks.push(block);
@@ -730,22 +819,28 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
     ) -> Result<()> {
         let (pre, post) = (live && self.enabled(Hook::CallPre), live && self.enabled(Hook::CallPost));
         if !pre && !post {
-            self.validator.op(offset, op)?;
+            self.validate(offset, op)?;
             self.copy(op, offset, end);
             return Ok(());
         }
-        let (pops, pushes) = op.operator_arity(&self.validator).unwrap_or((0, 0));
-        let inputs = self.stack_types(pops as usize);
+        let (mut inputs, outputs) = match *op {
+            Operator::CallIndirect { type_index, .. } => {
+                self.cx.types.signatures[type_index as usize].clone()
+            }
+            _ => self.cx.types.of_function(direct.expect("a direct call")).clone(),
+        };
+        if direct.is_none() {
+            inputs.push(Ty::I32);
+        }
         if pre {
             match direct {
                 Some(target) => self.call_pre(target, &inputs),
                 None => self.call_indirect_pre(op, &inputs),
             }
         }
-        self.validator.op(offset, op)?;
+        self.validate(offset, op)?;
         self.copy(op, offset, end);
         if post {
-            let outputs = self.stack_types(pushes as usize);
             let hook = self.pass.hook(HookKey { kind: Kind::CallPost, types: outputs.clone() });
             let temps = self.save(&outputs);
             self.location();
@@ -784,8 +879,29 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
     }
 }
 
-fn validator_type_index(validator: &FuncValidator<ValidatorResources>, func_index: u32) -> u32 {
-    validator.resources().type_index_of_function(func_index).unwrap_or(0)
+/// Types of the top `count` operands, bottom first. Only asked in reachable code, where the
+/// validator knows every type.
+fn stack_types(validator: &FuncValidator<ValidatorResources>, count: usize) -> TypeList {
+    (0..count)
+        .rev()
+        .map(|depth| {
+            validator
+                .get_operand_type(depth)
+                .flatten()
+                .and_then(Ty::from_parser)
+                .expect("operand types are known in reachable code")
+        })
+        .collect()
+}
+
+/// Instructions whose operand type only a type stack tells.
+fn needs_site_type(op: &Operator) -> bool {
+    matches!(op, Operator::Drop | Operator::Select | Operator::RefIsNull)
+}
+
+fn heap_type(heap_type: wasmparser::HeapType) -> Ty {
+    let nullable = wasmparser::RefType::new(true, heap_type).expect("a Wasm 2.0 reference type");
+    Ty::from_parser(wasmparser::ValType::Ref(nullable)).unwrap_or(Ty::FuncRef)
 }
 
 /// The constant arguments of a value hook, in the order `HookKey::immediates` names them.

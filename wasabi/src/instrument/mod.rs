@@ -10,7 +10,7 @@ pub mod ops;
 mod temps;
 
 use crate::hooks::{Hook, HookSet};
-use function::{Context, Emit, Survey, Walker};
+use function::{Context, Emit, Survey, TypeTables, Walker};
 use info::{BlockNode, BrTableInfo, FunctionInfo, ModuleInfo};
 use lowlevel::{HookKey, Kind, Ty, is_polymorphic};
 use ops::OpId;
@@ -48,7 +48,8 @@ pub fn instrument(bytes: &[u8], hooks: &HookSet) -> Result<Instrumented, Error> 
     let imported_functions = module.num_imported_functions();
     let start_flag = (module.start.is_some() && hooks.contains(Hook::Start))
         .then(|| module.num_imported_globals() + module.globals.len() as u32);
-    let cx = Context { bytes, hooks, features: options.features, start: module.start, start_flag };
+    let types = type_tables(&module);
+    let cx = Context { bytes, hooks, features: options.features, start: module.start, start_flag, types };
     let body_error = |error| wasabi_wasm::body_error(bytes, &options, error);
 
     let surveys: Vec<Survey> = in_module_order(bodies.par_iter().map(|deferred| {
@@ -87,6 +88,7 @@ pub fn instrument(bytes: &[u8], hooks: &HookSet) -> Result<Instrumented, Error> 
                 hook_count: hook_keys.len() as u32,
                 block_ends: &survey.block_ends,
                 next_block: 0,
+                site_types: survey.site_types.iter(),
                 first_br_table,
                 br_tables: Vec::new(),
                 block_nodes: Vec::new(),
@@ -131,6 +133,24 @@ pub fn instrument(bytes: &[u8], hooks: &HookSet) -> Result<Instrumented, Error> 
     });
     let wasm = module.encode();
     Ok(Instrumented { wasm, id, info, hooks: hook_keys })
+}
+
+fn type_tables(module: &Module) -> TypeTables {
+    let tys = |types: &[ValType]| types.iter().map(|&ty| Ty::from_encoder(ty).unwrap_or(Ty::I32)).collect();
+    let signatures = module.types.iter().map(|ty| (tys(&ty.params), tys(&ty.results))).collect();
+    let imported_functions = module.imported_functions().map(|(_, ty)| ty);
+    let functions = imported_functions.chain(module.functions.iter().map(|f| f.type_index)).collect();
+    let (mut globals, mut tables) = (Vec::new(), Vec::new());
+    for import in &module.imports {
+        match import.kind {
+            ImportKind::Global(ty) => globals.push(ty.val_type),
+            ImportKind::Table(ty) => tables.push(ValType::Ref(ty.element_type)),
+            _ => {}
+        }
+    }
+    globals.extend(module.globals.iter().map(|global| global.ty.val_type));
+    tables.extend(module.tables.iter().map(|table| ValType::Ref(table.element_type)));
+    TypeTables { signatures, functions, globals: tys(&globals).into_vec(), tables: tys(&tables).into_vec() }
 }
 
 /// Collects parallel results; the first error in module order wins, whatever the scheduling.

@@ -1,7 +1,8 @@
 //! The operator table, generated from wasmparser's so that no instruction needs a hand-written
 //! arm: a dense id per operator, its text-format mnemonic and the hook family it reports to.
 
-use std::sync::LazyLock;
+use super::lowlevel::TypeList;
+use std::sync::{LazyLock, OnceLock};
 use wasmparser::Operator;
 
 macro_rules! define_op_table {
@@ -93,6 +94,20 @@ static TABLE: LazyLock<Vec<OpInfo>> = LazyLock::new(|| {
         })
         .collect()
 });
+
+/// Input and output types of the operators whose types follow from the opcode, learnt from the
+/// validator the first time each is seen.
+static FIXED_TYPES: LazyLock<Box<[OnceLock<(TypeList, TypeList)>]>> =
+    LazyLock::new(|| (0..OpId::COUNT).map(|_| OnceLock::new()).collect());
+
+pub fn remember_fixed_types(id: OpId, inputs: &TypeList, outputs: &TypeList) {
+    FIXED_TYPES[id as usize].get_or_init(|| (inputs.clone(), outputs.clone()));
+}
+
+/// Types recorded by [`remember_fixed_types`]; the survey of every function comes first.
+pub fn fixed_types(id: OpId) -> &'static (TypeList, TypeList) {
+    FIXED_TYPES[id as usize].get().expect("the survey saw this operator first")
+}
 
 impl OpId {
     pub const COUNT: usize = STATIC_INFO.len();
