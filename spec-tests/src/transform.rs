@@ -26,7 +26,7 @@ impl Mode {
                 wasabi_wasm::validate(bytes, features).map_err(|error| error.to_string())?;
                 let instrumented =
                     wasabi::instrument(bytes, &wasabi::HookSet::all()).map_err(|error| error.to_string())?;
-                Ok(instrumented.wasm)
+                Ok(instrumented.wasm())
             }
         }
     }

@@ -78,7 +78,9 @@ fn child(job: &str) {
                 0 => plain_reencode(&input),
                 _ => {
                     let instrumented = wasabi::instrument(&input, &hooks).unwrap();
-                    instrumented.wasm.len() + wasabi::js::generate(&instrumented, false).len()
+                    let mut wasm = std::io::sink();
+                    instrumented.write_wasm(&mut wasm).unwrap();
+                    wasabi::js::generate(&instrumented, false).len()
                 }
             });
             std::hint::black_box(bytes);

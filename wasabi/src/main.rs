@@ -6,6 +6,8 @@ mod run;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
+use std::fs::File;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use wasabi::{Hook, HookSet};
@@ -90,9 +92,9 @@ fn instrument_file(args: &InstrumentArgs) -> Result<()> {
     let stem = input.file_stem().context("input has no file name")?.to_string_lossy().into_owned();
     std::fs::create_dir_all(&args.output_dir)
         .with_context(|| format!("cannot create {}", args.output_dir.display()))?;
-    write_atomically(&args.output_dir.join(format!("{stem}.wasm")), &instrumented.wasm)?;
+    write_atomically(&args.output_dir.join(format!("{stem}.wasm")), |out| instrumented.write_wasm(out))?;
     let js = wasabi::js::generate(&instrumented, args.node);
-    write_atomically(&args.output_dir.join(format!("{stem}.wasabi.js")), js.as_bytes())?;
+    write_atomically(&args.output_dir.join(format!("{stem}.wasabi.js")), |out| out.write_all(js.as_bytes()))?;
     Ok(())
 }
 
@@ -108,9 +110,20 @@ fn read_module(path: &Path) -> Result<Vec<u8>> {
 }
 
 /// Writes to a temporary file next to `path` and renames it, so no half-written file is left.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+pub fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
+) -> Result<()> {
     let tmp = path.with_extension(format!("{}.tmp{}", extension(path), std::process::id()));
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    let result = File::create(&tmp).and_then(|file| {
+        let mut out = BufWriter::new(file);
+        write(&mut out)?;
+        out.flush()
+    });
+    if let Err(error) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(error).with_context(|| format!("cannot write {}", path.display()));
+    }
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }
 

@@ -141,8 +141,9 @@ fn instrumented_text_per_hook() {
         let instrumented =
             wasabi::instrument(&bytes, &hooks).unwrap_or_else(|error| panic!("{hook}: {error}"));
         let features = wasabi_wasm::supported_features();
-        wasabi_wasm::validate(&instrumented.wasm, features).unwrap_or_else(|error| panic!("{hook}: {error}"));
-        let text = wasmprinter::print_bytes(&instrumented.wasm).unwrap();
+        let wasm = instrumented.wasm();
+        wasabi_wasm::validate(&wasm, features).unwrap_or_else(|error| panic!("{hook}: {error}"));
+        let text = wasmprinter::print_bytes(&wasm).unwrap();
         let glue: Vec<String> = instrumented.hooks.iter().map(|key| key.js()).collect();
         let snapshot = format!("{text}\n;; JS glue\n{}\n", glue.join("\n"));
         insta::assert_snapshot!(*hook, snapshot);

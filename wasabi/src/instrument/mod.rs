@@ -34,7 +34,8 @@ pub const HOOK_MODULE: &str = "__wasabi_hooks";
 pub const ID_SECTION: &str = "wasabi";
 
 pub struct Instrumented {
-    pub wasm: Vec<u8>,
+    /// The instrumented module; its bodies are already encoded.
+    module: Module,
     /// Identifies this instrumentation (original bytes and hook selection).
     pub id: String,
     pub info: ModuleInfo,
@@ -131,8 +132,18 @@ pub fn instrument(bytes: &[u8], hooks: &HookSet) -> Result<Instrumented, Error> 
         placement: Placement::AfterData,
         content: CustomContent::Raw { name: ID_SECTION.to_string(), data: id.clone().into_bytes() },
     });
-    let wasm = module.encode();
-    Ok(Instrumented { wasm, id, info, hooks: hook_keys })
+    Ok(Instrumented { module, id, info, hooks: hook_keys })
+}
+
+impl Instrumented {
+    pub fn wasm(&self) -> Vec<u8> {
+        self.module.encode()
+    }
+
+    /// Writes the binary without building it in memory first.
+    pub fn write_wasm(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        self.module.write_to(out)
+    }
 }
 
 fn type_tables(module: &Module) -> TypeTables {

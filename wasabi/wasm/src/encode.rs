@@ -5,6 +5,7 @@ use crate::module::*;
 use crate::names::encode_names;
 use rayon::prelude::*;
 use std::borrow::Cow;
+use wasm_encoder::Encode;
 use wasm_encoder::{
     DataCountSection, DataSection, ElementSection, ExportSection, FunctionSection, GlobalSection,
     ImportSection, MemorySection, StartSection, TableSection, TypeSection,
@@ -12,8 +13,21 @@ use wasm_encoder::{
 
 impl Module {
     pub fn encode(&self) -> Vec<u8> {
+        let parts = self.encode_parts();
+        let mut bytes = Vec::with_capacity(parts.len());
+        parts.write_to(&mut bytes).expect("writing to memory cannot fail");
+        bytes
+    }
+
+    /// Writes the encoded module without holding all of it in memory at once: the code section
+    /// goes out body by body (instrumented modules reach hundreds of MB).
+    pub fn write_to(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        self.encode_parts().write_to(out)
+    }
+
+    fn encode_parts(&self) -> EncodedParts<'_> {
         let (code, needs_data_count) = self.encode_code();
-        let mut out = Emitter { module: self, bytes: wasm_encoder::Module::new() };
+        let mut out = Emitter { module: self, bytes: wasm_encoder::Module::new(), head: None };
         out.custom_sections(Placement::BeforeAll);
         out.section(Placement::AfterType, &self.type_section());
         out.section(Placement::AfterImport, &self.import_section());
@@ -31,12 +45,14 @@ impl Module {
             out.bytes.section(&DataCountSection { count: self.data.len() as u32 });
         }
         out.custom_sections(Placement::AfterDataCount);
-        out.section(Placement::AfterCode, &code);
+        let bodies = out.code_section(code);
+        out.custom_sections(Placement::AfterCode);
         out.section(Placement::AfterData, &self.data_section());
         if !self.names.is_empty() && !self.has_names_marker() {
             out.bytes.section(&encode_names(&self.names));
         }
-        out.bytes.finish()
+        let tail = out.bytes.finish()[wasm_encoder::Module::HEADER.len()..].to_vec();
+        EncodedParts { head: out.head.unwrap_or_default(), bodies, tail }
     }
 
     fn has_names_marker(&self) -> bool {
@@ -162,46 +178,37 @@ impl Module {
 
     /// The code section, and whether any body refers to data segments (which requires a
     /// data count section).
-    fn encode_code(&self) -> (BodiesSection<'_>, bool) {
+    fn encode_code(&self) -> (Vec<Cow<'_, [u8]>>, bool) {
         let bodies: Vec<(Cow<[u8]>, bool)> = self.functions.par_iter().map(encode_body).collect();
         let needs_data_count = bodies.iter().any(|(_, uses_data)| *uses_data);
-        (BodiesSection(bodies.into_iter().map(|(body, _)| body).collect()), needs_data_count)
+        (bodies.into_iter().map(|(body, _)| body).collect(), needs_data_count)
     }
 }
 
-/// The code section written straight from the bodies: `CodeSection` would first copy every
-/// body into its own buffer, which for instrumented modules of hundreds of MB doubles the peak
-/// memory.
-struct BodiesSection<'a>(Vec<Cow<'a, [u8]>>);
+/// The encoded module in three parts: everything up to the code section's header, the function
+/// bodies (borrowed where they were already encoded), and everything after. `CodeSection`
+/// would copy every body into one buffer, doubling the peak memory for big modules.
+struct EncodedParts<'a> {
+    head: Vec<u8>,
+    bodies: Vec<Cow<'a, [u8]>>,
+    tail: Vec<u8>,
+}
 
-impl wasm_encoder::Encode for BodiesSection<'_> {
-    fn encode(&self, sink: &mut Vec<u8>) {
-        let mut header = Vec::new();
-        (self.0.len() as u32).encode(&mut header);
-        let mut size = header.len();
-        for body in &self.0 {
-            let mut prefix = Vec::new();
+impl EncodedParts<'_> {
+    fn len(&self) -> usize {
+        self.head.len() + self.bodies.iter().map(|body| 5 + body.len()).sum::<usize>() + self.tail.len()
+    }
+
+    fn write_to(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        out.write_all(&self.head)?;
+        let mut prefix = Vec::new();
+        for body in &self.bodies {
+            prefix.clear();
             (body.len() as u32).encode(&mut prefix);
-            size += prefix.len() + body.len();
+            out.write_all(&prefix)?;
+            out.write_all(body)?;
         }
-        (size as u32).encode(sink);
-        sink.reserve(size);
-        sink.extend_from_slice(&header);
-        for body in &self.0 {
-            body.as_ref().encode(sink);
-        }
-    }
-}
-
-impl wasm_encoder::Section for BodiesSection<'_> {
-    fn id(&self) -> u8 {
-        wasm_encoder::SectionId::Code as u8
-    }
-}
-
-impl SectionLen for BodiesSection<'_> {
-    fn count(&self) -> u32 {
-        self.0.len() as u32
+        out.write_all(&self.tail)
     }
 }
 
@@ -229,9 +236,32 @@ impl ConstExpr {
 struct Emitter<'m> {
     module: &'m Module,
     bytes: wasm_encoder::Module,
+    /// Everything before the code section's bodies, once the code section is reached.
+    head: Option<Vec<u8>>,
 }
 
 impl Emitter<'_> {
+    /// Ends the head with the code section's id, size and count; later sections start afresh.
+    fn code_section<'b>(&mut self, bodies: Vec<Cow<'b, [u8]>>) -> Vec<Cow<'b, [u8]>> {
+        let mut head = std::mem::take(&mut self.bytes).finish();
+        if !bodies.is_empty() {
+            let mut count = Vec::new();
+            (bodies.len() as u32).encode(&mut count);
+            let mut size = count.len();
+            let mut prefix = Vec::new();
+            for body in &bodies {
+                prefix.clear();
+                (body.len() as u32).encode(&mut prefix);
+                size += prefix.len() + body.len();
+            }
+            head.push(wasm_encoder::SectionId::Code as u8);
+            (size as u32).encode(&mut head);
+            head.extend_from_slice(&count);
+        }
+        self.head = Some(head);
+        bodies
+    }
+
     fn section(&mut self, placement: Placement, section: &(impl wasm_encoder::Section + SectionLen)) {
         if section.count() > 0 {
             self.bytes.section(section);
