@@ -2,6 +2,7 @@
 //! every module of every script is passed through a [`Mode`]'s transform, and the script's
 //! commands then run on wasmtime against the transformed modules.
 
+pub mod node;
 mod report;
 mod script;
 mod suite;

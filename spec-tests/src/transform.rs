@@ -66,12 +66,15 @@ fn check_hook_arguments(name: &str, ty: &wasmtime::FuncType, args: &[Val]) -> Re
         bail!("hook {name} called with {} arguments, expects {}", args.len(), ty.params().len());
     }
     for (arg, param) in args.iter().zip(ty.params()) {
-        let matches = match (arg, &param) {
-            (Val::I32(_), ValType::I32) | (Val::I64(_), ValType::I64) => true,
-            (Val::F32(_), ValType::F32) | (Val::F64(_), ValType::F64) => true,
-            (Val::FuncRef(_), ValType::Ref(_)) | (Val::ExternRef(_), ValType::Ref(_)) => true,
-            _ => false,
-        };
+        let matches = matches!(
+            (arg, &param),
+            (Val::I32(_), ValType::I32)
+                | (Val::I64(_), ValType::I64)
+                | (Val::F32(_), ValType::F32)
+                | (Val::F64(_), ValType::F64)
+                | (Val::FuncRef(_), ValType::Ref(_))
+                | (Val::ExternRef(_), ValType::Ref(_))
+        );
         if !matches {
             bail!("hook {name} got {arg:?} for a {param} parameter");
         }

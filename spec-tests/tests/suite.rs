@@ -74,3 +74,17 @@ fn check_driver(mode: Mode) {
     assert_eq!((report.invalid_rejected, report.invalid_accepted), (1, 1));
     assert_eq!(report.malformed_text_rejected, 1);
 }
+
+/// wasm-v2's scripts leave SIMD to the proposal's own suite: all of it with every hook, except
+/// the script that needs multiple memories (a post-2.0 proposal, refused by design).
+#[test]
+fn simd_proposal_passes_with_all_hooks() {
+    let report =
+        run(&Options { mode: Mode::Instrument, suites: vec![Suite::parse("simd").unwrap()], filter: None });
+    let suite = &report.suites[0];
+    let unexpected: Vec<&String> =
+        suite.failures.iter().filter(|failure| !failure.starts_with("simd_memory-multi.wast:")).collect();
+    assert!(unexpected.is_empty(), "{unexpected:#?}");
+    assert!(suite.assertions >= 24_000 && suite.assertions_failed == 0, "{}", suite.summary_line());
+    assert!(suite.hook_calls > 100_000, "{}", suite.hook_calls);
+}

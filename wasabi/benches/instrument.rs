@@ -5,7 +5,7 @@
 //! opencv.wasm (upstream Wasabi's reference: ~3 MB/s, 970 MB peak with all hooks). Each
 //! (input, method) runs in a child process so that peak RSS is its own.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
@@ -36,7 +36,7 @@ fn main() {
     }
 }
 
-fn report(input: &PathBuf) {
+fn report(input: &Path) {
     let label = input.file_name().unwrap().to_string_lossy();
     let megabytes = input.metadata().unwrap().len() as f64 / 1e6;
     let mut plain_time = None;
@@ -53,7 +53,7 @@ fn report(input: &PathBuf) {
     }
 }
 
-fn run_child(method: usize, input: &PathBuf) -> (Duration, u64) {
+fn run_child(method: usize, input: &Path) -> (Duration, u64) {
     let output = Command::new(std::env::current_exe().unwrap())
         .env(CHILD_ENV, format!("{method}:{}", input.display()))
         .output()

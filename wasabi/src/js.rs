@@ -19,11 +19,21 @@ const END_BLOCKS: &str = "  function endBlocks(func, node, count) {
 ";
 
 pub fn generate(instrumented: &Instrumented, node: bool) -> String {
+    let mut js = String::from(RUNTIME);
+    js.push('\n');
+    js.push_str(&registration(instrumented));
+    if node {
+        js.push_str("module.exports = Wasabi;\n");
+    }
+    js
+}
+
+/// `Wasabi.register({...})` for one module, to follow the runtime (which may already be loaded).
+pub fn registration(instrumented: &Instrumented) -> String {
     let info = serde_json::to_string(&instrumented.info).expect("module info serializes");
     let hooks: Vec<String> = instrumented.hooks.iter().map(|key| format!("    {}", key.js())).collect();
-    let mut js = String::with_capacity(RUNTIME.len() + info.len() + hooks.len() * 120);
-    js.push_str(RUNTIME);
-    js.push_str("\nWasabi.register({\n");
+    let mut js = String::with_capacity(info.len() + hooks.len() * 120);
+    js.push_str("Wasabi.register({\n");
     js.push_str(&format!("  id: {:?},\n", instrumented.id));
     js.push_str(&format!("  info: {info},\n"));
     js.push_str("  lowlevelHooks: function (Wasabi, ctx) {\n");
@@ -31,8 +41,5 @@ pub fn generate(instrumented: &Instrumented, node: bool) -> String {
     js.push_str("  return {\n");
     js.push_str(&hooks.join(",\n"));
     js.push_str("\n  }; }\n});\n");
-    if node {
-        js.push_str("module.exports = Wasabi;\n");
-    }
     js
 }

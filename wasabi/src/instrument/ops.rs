@@ -97,7 +97,9 @@ static TABLE: LazyLock<Vec<OpInfo>> = LazyLock::new(|| {
 
 /// Input and output types of the operators whose types follow from the opcode, learnt from the
 /// validator the first time each is seen.
-static FIXED_TYPES: LazyLock<Box<[OnceLock<(TypeList, TypeList)>]>> =
+type Signature = (TypeList, TypeList);
+
+static FIXED_TYPES: LazyLock<Box<[OnceLock<Signature>]>> =
     LazyLock::new(|| (0..OpId::COUNT).map(|_| OnceLock::new()).collect());
 
 pub fn remember_fixed_types(id: OpId, inputs: &TypeList, outputs: &TypeList) {
