@@ -142,8 +142,8 @@ fn instrumented_text_per_hook() {
             wasabi::instrument(&bytes, &hooks).unwrap_or_else(|error| panic!("{hook}: {error}"));
         let features = wasabi_wasm::supported_features();
         let wasm = instrumented.wasm();
-        wasabi_wasm::validate(&wasm, features).unwrap_or_else(|error| panic!("{hook}: {error}"));
         let text = wasmprinter::print_bytes(&wasm).unwrap();
+        wasabi_wasm::validate(&wasm, features).unwrap_or_else(|error| panic!("{hook}: {error}\n{text}"));
         let glue: Vec<String> = instrumented.hooks.iter().map(|key| key.js()).collect();
         let snapshot = format!("{text}\n;; JS glue\n{}\n", glue.join("\n"));
         insta::assert_snapshot!(*hook, snapshot);

@@ -236,6 +236,8 @@ pub struct Walker<'c, 'a, P: Pass> {
     results: TypeList,
     /// Parameters and declared locals.
     locals: Vec<Ty>,
+    /// A local holding this function's index, when reading it is shorter than the constant.
+    func_local: Option<u32>,
     code: Vec<u8>,
     temps: Temps,
     blocks: Vec<Block>,
@@ -269,6 +271,7 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
             declarations.push((count, ty.val_type()));
             locals.extend(std::iter::repeat_n(ty, count as usize));
         }
+        let func_local = shorter_as_local(func_index, locals.len() as u32);
         let mut walker = Walker {
             cx,
             pass,
@@ -280,7 +283,8 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
             } else {
                 0
             }),
-            temps: Temps::new(locals.len() as u32),
+            temps: Temps::new(locals.len() as u32 + func_local.is_some() as u32),
+            func_local,
             locals,
             blocks: Vec::new(),
             nodes: 0,
@@ -300,6 +304,9 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
         if !P::EMIT {
             return Ok((walker.pass, Vec::new()));
         }
+        if walker.func_local.is_some() {
+            declarations.push((1, ValType::I32));
+        }
         declarations.extend(walker.temps.declarations());
         let mut function = wasm_encoder::Function::new(declarations);
         function.raw(walker.code.iter().copied());
@@ -315,6 +322,10 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
     }
 
     fn prologue(&mut self) {
+        if let (Some(local), true) = (self.func_local, P::EMIT) {
+            let func = self.func as i32;
+            self.sink().i32_const(func).local_set(local);
+        }
         let (ordinal, end) = self.pass.open_block();
         let function = Block {
             kind: BlockKind::Function,
@@ -387,7 +398,11 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
     fn location_at(&mut self, instr: i32) {
         if P::EMIT {
             let func = self.func as i32;
-            self.sink().i32_const(func).i32_const(instr);
+            match self.func_local {
+                Some(local) => self.sink().local_get(local),
+                None => self.sink().i32_const(func),
+            };
+            self.sink().i32_const(instr);
         }
     }
 
@@ -515,7 +530,11 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
         let family = id.info().family;
         let (inputs, outputs) = self.value_types(id, op, offset)?;
         let all_types = || inputs.iter().chain(&outputs).copied().collect();
-        let hook = if is_polymorphic(family) {
+        let hook = if matches!(family, Family::Local | Family::Global) {
+            // One value, whether read or written (a tee's input and output are the same).
+            let value = inputs.first().or(outputs.first()).copied().unwrap_or(Ty::I32);
+            self.pass.hook(HookKey::with_types(Kind::Op(id), [value]))
+        } else if is_polymorphic(family) {
             self.pass.hook(HookKey { kind: Kind::Op(id), types: all_types() })
         } else {
             self.pass.op_hook(id, all_types)
@@ -527,6 +546,15 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
                 self.copy(op, offset, end);
                 self.location();
                 self.copy(op, offset, end);
+                self.call(hook);
+            }
+            // A local or global can be read again after the instruction: no copy needed.
+            Family::Local | Family::Global => {
+                self.copy(op, offset, end);
+                self.location();
+                self.i32_consts(&immediates(op));
+                let value = inputs.first().or(outputs.first()).copied().unwrap_or(Ty::I32);
+                self.read_again(op, value);
                 self.call(hook);
             }
             // Storing to the temp is the drop.
@@ -551,6 +579,29 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
             }
         }
         Ok(())
+    }
+
+    /// Pushes the value a local or global instruction read or wrote, by reading it again.
+    fn read_again(&mut self, op: &Operator<'a>, ty: Ty) {
+        if !P::EMIT {
+            return;
+        }
+        let lanes = if ty == Ty::V128 { 4 } else { 1 };
+        for lane in 0..lanes {
+            let mut sink = self.sink();
+            match *op {
+                Operator::LocalGet { local_index }
+                | Operator::LocalSet { local_index }
+                | Operator::LocalTee { local_index } => sink.local_get(local_index),
+                Operator::GlobalGet { global_index } | Operator::GlobalSet { global_index } => {
+                    sink.global_get(global_index)
+                }
+                _ => unreachable!("only variable instructions are read again"),
+            };
+            if ty == Ty::V128 {
+                sink.i32x4_extract_lane(lane);
+            }
+        }
     }
 
     fn control(&mut self, op: &Operator<'a>, offset: u64, end: u64, live: bool) -> Result<()> {
@@ -904,10 +955,29 @@ fn heap_type(heap_type: wasmparser::HeapType) -> Ty {
     Ty::from_parser(wasmparser::ValType::Ref(nullable)).unwrap_or(Ty::FuncRef)
 }
 
+/// Whether `local.get` of a local right after `locals` is shorter than `i32.const func`.
+fn shorter_as_local(func: u32, locals: u32) -> Option<u32> {
+    use wasm_encoder::Encode;
+    let (mut constant, mut local) = (Vec::new(), Vec::new());
+    (func as i32).encode(&mut constant);
+    locals.encode(&mut local);
+    (local.len() < constant.len()).then_some(locals)
+}
+
 /// The constant arguments of a value hook, in the order `HookKey::immediates` names them.
 fn immediates(op: &Operator) -> SmallVec<[i32; 4]> {
     let mut values = SmallVec::new();
-    let (memarg, lane) = memarg_and_lane(op);
+    let (memarg, lane) = match OpId::of(op).info().family {
+        Family::Load
+        | Family::Store
+        | Family::AtomicRmw
+        | Family::AtomicCmpxchg
+        | Family::AtomicWait
+        | Family::AtomicNotify
+        | Family::ExtractLane
+        | Family::ReplaceLane => memarg_and_lane(op),
+        _ => (None, None),
+    };
     if let Some(memarg) = memarg {
         values.extend([memarg.offset as i32, memarg.align as i32]);
     }
