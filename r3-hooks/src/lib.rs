@@ -1,1 +1,6 @@
-//! Placeholder
+//! `r3_hooks`: recording how a WebAssembly module interacts with its host. The trace format
+//! (`docs/trace-format.md`) is defined here; every consumer reads these types.
+
+pub mod trace;
+
+pub use trace::{Event, Header, Trace, TraceError, Value};

@@ -1,0 +1,224 @@
+//! The R3 trace: what a module saw of its host during one recorded run. One header, then
+//! events in the order the module observed them. Values are bit-exact: floats by their bits,
+//! v128 as 16 bytes, references as function indices or opaque host ids.
+//!
+//! Two encodings carry the same data: text (JSON Lines, for people and diffs) and binary
+//! (postcard, compact); [`Trace::read`] tells them apart by their first bytes.
+
+mod binary;
+mod stats;
+mod text;
+
+pub use stats::Stats;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+
+/// The format version written by this crate; readers refuse other versions.
+pub const VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Header {
+    pub version: u32,
+    /// sha256 of the original (uninstrumented) module's bytes, lowercase hex.
+    pub module_sha256: String,
+    /// Which instance of that module in the recorded program, counting from 0.
+    pub instance: u32,
+}
+
+impl Header {
+    pub fn new(module: &[u8], instance: u32) -> Self {
+        let digest = Sha256::digest(module);
+        Header {
+            version: VERSION,
+            module_sha256: digest.iter().map(|b| format!("{b:02x}")).collect(),
+            instance,
+        }
+    }
+}
+
+/// A WebAssembly value, bit-exact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Value {
+    I32(i32),
+    I64(i64),
+    /// The bits of an f32, so NaN payloads survive.
+    F32(u32),
+    /// The bits of an f64.
+    F64(u64),
+    /// Little-endian bytes.
+    V128([u8; 16]),
+    /// A function reference by function index in the original module; `None` is null.
+    FuncRef(Option<u32>),
+    /// A host reference by an id the recorder assigns per distinct host value; `None` is null.
+    ExternRef(Option<u64>),
+}
+
+/// One thing the module saw of its host. See `docs/trace-format.md` for when each is written
+/// and how replay uses it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Event {
+    /// The host calls an exported function.
+    ExportCall { func: u32, name: String, args: Vec<Value> },
+    /// That export call returns to the host.
+    ExportReturn { results: Vec<Value> },
+    /// That export call trapped.
+    ExportTrap { message: String },
+    /// A host exception (thrown by an import) left the module through that export call.
+    ExportThrow,
+    /// The module calls an imported function (by function index).
+    ImportCall { func: u32, args: Vec<Value> },
+    /// That import returns to the module.
+    ImportReturn { func: u32, results: Vec<Value> },
+    /// That import threw; the exception unwinds through the module.
+    ImportThrow { func: u32 },
+    /// Bytes the host wrote into a memory, as the module first read them (only the bytes that
+    /// differ from what the module itself last wrote or saw).
+    MemoryWrite {
+        memory: u32,
+        addr: u64,
+        #[serde(with = "hex_bytes")]
+        bytes: Vec<u8>,
+    },
+    /// The host grew a memory to `pages` pages.
+    MemoryGrow { memory: u32, pages: u64 },
+    /// The host set a table entry that the module later read.
+    TableSet { table: u32, index: u64, value: Value },
+    /// The host grew a table to `size` entries, new entries set to `init`.
+    TableGrow { table: u32, size: u64, init: Value },
+    /// The host set a global that the module later read.
+    GlobalSet { global: u32, value: Value },
+    /// The recording ended normally; `naive_events` is how many events a recorder without any
+    /// reduction would have written (every load, every global and table read), for stats.
+    End { naive_events: u64 },
+}
+
+impl Event {
+    /// The event's kind as written in both encodings.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::ExportCall { .. } => "export_call",
+            Event::ExportReturn { .. } => "export_return",
+            Event::ExportTrap { .. } => "export_trap",
+            Event::ExportThrow => "export_throw",
+            Event::ImportCall { .. } => "import_call",
+            Event::ImportReturn { .. } => "import_return",
+            Event::ImportThrow { .. } => "import_throw",
+            Event::MemoryWrite { .. } => "memory_write",
+            Event::MemoryGrow { .. } => "memory_grow",
+            Event::TableSet { .. } => "table_set",
+            Event::TableGrow { .. } => "table_grow",
+            Event::GlobalSet { .. } => "global_set",
+            Event::End { .. } => "end",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trace {
+    pub header: Header,
+    pub events: Vec<Event>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Text,
+    Binary,
+}
+
+#[derive(Debug, Error)]
+pub enum TraceError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("not an R3 trace: {0}")]
+    NotATrace(String),
+    #[error("trace format version {found} is not supported (this build reads version {VERSION})")]
+    Version { found: u32 },
+    #[error("malformed trace header: {0}")]
+    Header(String),
+    /// `index` counts events from 0; `at` is a line (text) or byte offset (binary).
+    #[error("malformed event {index} at {at}: {message}")]
+    Event { index: usize, at: String, message: String },
+}
+
+impl Trace {
+    pub fn new(header: Header) -> Self {
+        Trace { header, events: Vec::new() }
+    }
+
+    /// Reads either encoding.
+    pub fn read(bytes: &[u8]) -> Result<Trace, TraceError> {
+        match Self::detect(bytes) {
+            Some(Encoding::Binary) => binary::read(bytes),
+            Some(Encoding::Text) => text::read(bytes),
+            None => Err(TraceError::NotATrace("neither the binary magic nor a JSON header".into())),
+        }
+    }
+
+    pub fn detect(bytes: &[u8]) -> Option<Encoding> {
+        if bytes.starts_with(binary::MAGIC) {
+            Some(Encoding::Binary)
+        } else if bytes.trim_ascii_start().starts_with(b"{") {
+            Some(Encoding::Text)
+        } else {
+            None
+        }
+    }
+
+    pub fn write(&self, encoding: Encoding, out: &mut impl std::io::Write) -> Result<(), TraceError> {
+        match encoding {
+            Encoding::Text => text::write(self, out),
+            Encoding::Binary => binary::write(self, out),
+        }
+    }
+
+    pub fn to_bytes(&self, encoding: Encoding) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        self.write(encoding, &mut bytes).expect("writing to memory cannot fail");
+        bytes
+    }
+
+    pub fn stats(&self) -> Stats {
+        Stats::of(self)
+    }
+}
+
+fn check_version(header: &Header) -> Result<(), TraceError> {
+    if header.version != VERSION {
+        return Err(TraceError::Version { found: header.version });
+    }
+    Ok(())
+}
+
+/// Memory bytes as a hex string in the text encoding, raw bytes in the binary one.
+mod hex_bytes {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            serializer.serialize_str(&bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+        } else {
+            serializer.serialize_bytes(bytes)
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+        if !deserializer.is_human_readable() {
+            return <Vec<u8>>::deserialize(deserializer);
+        }
+        let text = String::deserialize(deserializer)?;
+        if text.len() % 2 != 0 {
+            return Err(D::Error::custom("odd number of hex digits"));
+        }
+        (0..text.len())
+            .step_by(2)
+            .map(|i| {
+                let pair = text.get(i..i + 2).ok_or_else(|| D::Error::custom("not hex"))?;
+                u8::from_str_radix(pair, 16).map_err(|_| D::Error::custom(format!("not hex: {pair:?}")))
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,3 @@
+//! One module per `r3` subcommand.
+
+pub mod trace;
