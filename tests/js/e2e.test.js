@@ -179,6 +179,21 @@ function runWithPreload(analysis, env = {}) {
   return { output: JSON.parse(p.stdout.trim().split("\n").at(-1)), result: JSON.parse(fs.readFileSync(result, "utf8")) };
 }
 
+test("hooks the analysis does not define are linked to empty Wasm functions", { skip }, async () => {
+  const Wasabi = require(path.join(outDir, "app.wasabi.js"));
+  const seen = [];
+  Wasabi.analysis = { binary: (loc, op) => seen.push(op), end() {} };
+  const bytes = fs.readFileSync(path.join(outDir, "app.wasm"));
+  const { instance } = await WebAssembly.instantiate(bytes, { env: { log() {} } });
+  const hooks = Wasabi.module.lowlevelHooks;
+  const isWasm = (f) => /^function \d+\(\) \{ \[native code\] \}$/.test(String(f));
+  assert.ok(!isWasm(hooks["i32.mul"]), "binary is defined: JS glue");
+  assert.ok(isWasm(hooks["local.get_i32"]), "local is not: an empty Wasm function");
+  assert.ok(!isWasm(hooks["br_table"]), "br_table also reports end, which is defined");
+  assert.equal(instance.exports.main(), 51);
+  assert.ok(seen.includes("i32.mul") && seen.includes("i32.add"));
+});
+
 test("preload + instruction-mix on real output", { skip }, () => {
   const { output, result } = runWithPreload("instruction-mix.js");
   assert.deepEqual(output, EXPECTED_OUTPUT);

@@ -228,6 +228,22 @@ var Wasabi = (function () {
     return id;
   }
 
+  // A low-level hook whose high-level hooks the analysis leaves to the defaults is linked to an
+  // empty Wasm function: the instrumented code then never calls out to JS for it. The analysis
+  // is therefore read when a module is instantiated.
+  function withoutUnusedHooks(entry, hooks) {
+    if (entry.noops === undefined || entry.targets === undefined) return hooks;
+    const unused = (name) => analysis[name] === DEFAULT_HOOKS[name];
+    let noops;
+    for (const name of Object.keys(hooks)) {
+      const targets = entry.targets[name];
+      if (targets === undefined || !targets.every(unused)) continue;
+      noops ||= entry.noopExports ||= new native.Instance(new native.Module(entry.noops), {}).exports;
+      hooks[name] = noops[name];
+    }
+    return hooks;
+  }
+
   // Everything an instantiation of an instrumented module needs: its context and an import
   // object with the hooks. Undefined for modules that are not instrumented, or whose caller
   // links "__wasabi_hooks" itself (e.g. hooks implemented in Wasm).
@@ -247,7 +263,7 @@ var Wasabi = (function () {
         ".wasabi.js was not loaded (no Wasabi.register for this id)");
     }
     const ctx = new ModuleContext(entry);
-    const hooks = entry.lowlevelHooks(Wasabi, ctx);
+    const hooks = withoutUnusedHooks(entry, entry.lowlevelHooks(Wasabi, ctx));
     ctx.lowlevelHooks = hooks;
     // Inherit instead of copy, so getters, proxies and later changes of the caller's import
     // object behave as without Wasabi, and the caller's object stays untouched.

@@ -1,7 +1,10 @@
 //! The generated `NAME.wasabi.js`: the runtime, then the module's registration (id, static
 //! info, and one low-level JS hook per import from `__wasabi_hooks`).
 
+use crate::Hook;
 use crate::instrument::Instrumented;
+use crate::instrument::lowlevel::{HookKey, Kind};
+use wasabi_wasm::{Export, ExportKind, FuncType, Function, Instr, Module};
 
 /// The loader and dispatcher shared by every instrumented module.
 pub const RUNTIME: &str = include_str!("../js/runtime.js");
@@ -36,10 +39,54 @@ pub fn registration(instrumented: &Instrumented) -> String {
     js.push_str("Wasabi.register({\n");
     js.push_str(&format!("  id: {:?},\n", instrumented.id));
     js.push_str(&format!("  info: {info},\n"));
+    js.push_str(&format!("  targets: {},\n", targets(instrumented)));
+    js.push_str(&format!("  noops: new Uint8Array([{}]),\n", byte_list(&noop_module(&instrumented.hooks))));
     js.push_str("  lowlevelHooks: function (Wasabi, ctx) {\n");
     js.push_str(END_BLOCKS);
     js.push_str("  return {\n");
     js.push_str(&hooks.join(",\n"));
     js.push_str("\n  }; }\n});\n");
     js
+}
+
+/// The high-level hooks each low-level hook reports to: when the analysis defines none of
+/// them, the runtime links the empty Wasm function from [`noop_module`] instead of the JS glue,
+/// so the call never leaves Wasm.
+fn targets(instrumented: &Instrumented) -> String {
+    let entries: Vec<String> = instrumented
+        .hooks
+        .iter()
+        .map(|key| {
+            let mut hooks = vec![key.hook().js_name()];
+            if matches!(key.kind, Kind::BrTable) {
+                hooks.push(Hook::End.js_name());
+            }
+            format!("{:?}: {:?}", key.import_name(), hooks)
+        })
+        .collect();
+    format!("{{{}}}", entries.join(", "))
+}
+
+/// A module exporting an empty function for every low-level hook, under the hook's name.
+fn noop_module(hooks: &[HookKey]) -> Vec<u8> {
+    let mut module = Module::default();
+    for (index, key) in hooks.iter().enumerate() {
+        let type_index = module.add_type(FuncType::new(key.params(), []));
+        module.functions.push(Function {
+            type_index,
+            locals: Vec::new(),
+            body: vec![Instr::End],
+            encoded: None,
+        });
+        module.exports.push(Export {
+            name: key.import_name(),
+            kind: ExportKind::Function,
+            index: index as u32,
+        });
+    }
+    module.encode()
+}
+
+fn byte_list(bytes: &[u8]) -> String {
+    bytes.iter().map(u8::to_string).collect::<Vec<_>>().join(",")
 }
