@@ -183,19 +183,6 @@ var Wasabi = (function () {
       b[12] = l3; b[13] = l3 >> 8; b[14] = l3 >> 16; b[15] = l3 >> 24;
       return b;
     },
-
-    // br_table leaves a different set of blocks per target, known only at run time: fire the
-    // end hooks of the blocks the taken target leaves (an out-of-range index takes the default).
-    endBrTableBlocks(ctx, brTableIdx, tableIdx, func) {
-      const brTable = ctx.info.brTables[brTableIdx];
-      const i = tableIdx >>> 0;
-      const target = i < brTable.table.length ? brTable.table[i] : brTable.default;
-      const end = analysis.end;
-      for (const [type, begin, endInstr, ifInstr] of target.ends) {
-        end.call(analysis, { func, instr: endInstr }, type, { func, instr: begin },
-          ifInstr === undefined ? undefined : { func, instr: ifInstr });
-      }
-    },
   };
 
   Object.defineProperty(Wasabi, "analysis", {

@@ -61,7 +61,9 @@ const info = {
     { type: "i|i", import: ["env", "host"], export: null, locals: "", instrCount: 0 },
     { type: "ii|i", import: null, export: ["add"], locals: "i", instrCount: 5 },
     { type: "ii|i", import: null, export: ["callind"], locals: "", instrCount: 4 },
-    { type: "i|i", import: null, export: ["bt"], locals: "", instrCount: 9 },
+    // Block table: [kind, begin, end, parent, ifBegin]; br_table below sits in block 2.
+    { type: "i|i", import: null, export: ["bt"], locals: "", instrCount: 9,
+      blocks: [["function", -1, 8, -1], ["else", 0, 8, 0, 4], ["block", 1, 6, 1]] },
     { type: "|i", import: null, export: ["vec"], locals: "", instrCount: 3 },
     { type: "|", import: null, export: null, locals: "", instrCount: 4 },
   ],
@@ -72,10 +74,11 @@ const info = {
   originalFunctionImportsCount: 1,
   brTables: [{
     table: [
-      { label: 0, location: { func: 3, instr: 6 }, ends: [["block", 1, 6]] },
-      { label: 1, location: { func: 3, instr: 8 }, ends: [["block", 1, 6], ["block", 0, 8]] },
+      { label: 0, location: { func: 3, instr: 6 }, ends: 1 },
+      { label: 1, location: { func: 3, instr: 8 }, ends: 2 },
     ],
-    default: { label: 1, location: { func: 3, instr: 8 }, ends: [["block", 1, 6], ["else", 0, 8, 4]] },
+    default: { label: 1, location: { func: 3, instr: 8 }, ends: 2 },
+    node: 2,
   }],
 };
 
@@ -84,10 +87,20 @@ const registerText = (id) => `
 Wasabi.register({
   id: ${JSON.stringify(id)},
   info: ${JSON.stringify(info)},
-  lowlevelHooks: function (Wasabi, ctx) { return {
+  lowlevelHooks: function (Wasabi, ctx) {
+  function endBlocks(func, node, count) {
+    const blocks = ctx.info.functions[func].blocks;
+    for (; count > 0; count--) {
+      const [type, begin, end, parent, ifBegin] = blocks[node];
+      Wasabi.analysis.end({func, instr: end}, type, {func, instr: begin},
+        ifBegin === undefined ? undefined : {func, instr: ifBegin});
+      node = parent;
+    }
+  }
+  return {
     "i32.add": function (func, instr, a, b, r) { Wasabi.analysis.binary({func, instr}, "i32.add", a, b, r); },
     "call_indirect_pre_i": function (func, instr, funcref, elem, table, a0) { Wasabi.analysis.call_pre({func, instr}, ctx.resolveFunction(funcref), [a0], elem, table); },
-    "br_table": function (func, instr, idx, brTable) { const t = ctx.info.brTables[brTable]; Wasabi.analysis.br_table({func, instr}, t.table, t.default, idx); Wasabi.endBrTableBlocks(ctx, brTable, idx, func); },
+    "br_table": function (func, instr, idx, brTable) { const t = ctx.info.brTables[brTable]; Wasabi.analysis.br_table({func, instr}, t.table, t.default, idx); endBlocks(func, t.node, (t.table[idx] || t.default).ends); },
     "v128.const": function (func, instr, l0, l1, l2, l3) { Wasabi.analysis.const_({func, instr}, "v128.const", Wasabi.v128(l0, l1, l2, l3)); },
     "start": function (func, instr) { Wasabi.analysis.start({func, instr}); },
     "i64.const": function (func, instr, v) { Wasabi.analysis.const_({func, instr}, "i64.const", v); },
