@@ -57,6 +57,8 @@ pub trait Pass {
     /// The same for an instruction whose value types follow from its opcode alone: the hot
     /// path, looked up by opcode instead of by hashed key.
     fn op_hook(&mut self, id: OpId, types: impl FnOnce() -> TypeList) -> u32;
+    /// The same for local and global instructions, whose hooks differ only by value type.
+    fn variable_hook(&mut self, id: OpId, ty: Ty) -> u32;
     /// New index of a function of the original module.
     fn function(&self, original: u32) -> u32;
     /// Numbers a block in order of appearance and returns its end instruction, if known.
@@ -75,7 +77,10 @@ pub trait Pass {
 /// Survey pass: which hooks a function needs, where its blocks end, how many `br_table`s it has.
 pub struct Survey {
     pub hooks: FxHashSet<HookKey>,
-    seen_ops: Box<[bool]>,
+    /// Opcodes (and opcode × type for variables) already recorded: most instructions repeat
+    /// one seen before, and a bit test is cheaper than hashing their key. Freed after the walk.
+    seen_ops: Vec<u64>,
+    seen_variables: Vec<u64>,
     pub site_types: Vec<Ty>,
     pub block_ends: Vec<u32>,
     pub br_tables: u32,
@@ -86,7 +91,8 @@ impl Default for Survey {
     fn default() -> Self {
         Survey {
             hooks: FxHashSet::default(),
-            seen_ops: vec![false; OpId::COUNT].into_boxed_slice(),
+            seen_ops: vec![0; OpId::COUNT.div_ceil(64)],
+            seen_variables: vec![0; (OpId::COUNT * Ty::COUNT).div_ceil(64)],
             site_types: Vec::new(),
             block_ends: Vec::new(),
             br_tables: 0,
@@ -104,8 +110,15 @@ impl Pass for Survey {
     }
 
     fn op_hook(&mut self, id: OpId, types: impl FnOnce() -> TypeList) -> u32 {
-        if !std::mem::replace(&mut self.seen_ops[id as usize], true) {
+        if first_time(&mut self.seen_ops, id as usize) {
             self.hooks.insert(HookKey { kind: Kind::Op(id), types: types() });
+        }
+        0
+    }
+
+    fn variable_hook(&mut self, id: OpId, ty: Ty) -> u32 {
+        if first_time(&mut self.seen_variables, variable_slot(id, ty)) {
+            self.hooks.insert(HookKey::with_types(Kind::Op(id), [ty]));
         }
         0
     }
@@ -138,6 +151,8 @@ impl Pass for Survey {
 
     fn finish(&mut self, instr_count: u32) {
         self.instr_count = instr_count;
+        self.seen_ops = Vec::new();
+        self.seen_variables = Vec::new();
     }
 }
 
@@ -146,6 +161,8 @@ pub struct Emit<'m> {
     pub hook_indices: &'m FxHashMap<HookKey, u32>,
     /// Hook index per opcode, for the opcodes whose types are fixed.
     pub op_hooks: &'m [u32],
+    /// Hook index per (opcode, value type) for local and global instructions.
+    pub variable_hooks: &'m [u32],
     pub imported_functions: u32,
     pub hook_count: u32,
     pub block_ends: &'m [u32],
@@ -165,6 +182,10 @@ impl Pass for Emit<'_> {
 
     fn op_hook(&mut self, id: OpId, _: impl FnOnce() -> TypeList) -> u32 {
         self.op_hooks[id as usize]
+    }
+
+    fn variable_hook(&mut self, id: OpId, ty: Ty) -> u32 {
+        self.variable_hooks[variable_slot(id, ty)]
     }
 
     fn function(&self, original: u32) -> u32 {
@@ -533,7 +554,7 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
         let hook = if matches!(family, Family::Local | Family::Global) {
             // One value, whether read or written (a tee's input and output are the same).
             let value = inputs.first().or(outputs.first()).copied().unwrap_or(Ty::I32);
-            self.pass.hook(HookKey::with_types(Kind::Op(id), [value]))
+            self.pass.variable_hook(id, value)
         } else if is_polymorphic(family) {
             self.pass.hook(HookKey { kind: Kind::Op(id), types: all_types() })
         } else {
@@ -928,6 +949,18 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
         self.push_values(&temps[..temps.len() - 1], args);
         self.call(hook);
     }
+}
+
+/// Sets bit `index`; whether it was clear.
+fn first_time(bits: &mut [u64], index: usize) -> bool {
+    let (word, bit) = (index / 64, 1u64 << (index % 64));
+    let first = bits[word] & bit == 0;
+    bits[word] |= bit;
+    first
+}
+
+pub fn variable_slot(id: OpId, ty: Ty) -> usize {
+    id as usize * Ty::COUNT + ty as usize
 }
 
 /// Types of the top `count` operands, bottom first. Only asked in reachable code, where the

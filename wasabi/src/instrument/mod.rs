@@ -10,9 +10,10 @@ pub mod ops;
 mod temps;
 
 use crate::hooks::{Hook, HookSet};
-use function::{Context, Emit, Survey, TypeTables, Walker};
+use function::{Context, Emit, Survey, TypeTables, Walker, variable_slot};
 use info::{BlockNode, BrTableInfo, FunctionInfo, ModuleInfo};
 use lowlevel::{HookKey, Kind, Ty, is_polymorphic};
+use ops::Family;
 use ops::OpId;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -70,11 +71,13 @@ pub fn instrument(bytes: &[u8], hooks: &HookSet) -> Result<Instrumented, Error> 
     let indices = module.add_function_imports(imports);
     let hook_indices: FxHashMap<HookKey, u32> = hook_keys.iter().cloned().zip(indices).collect();
     let mut op_hooks = vec![u32::MAX; OpId::COUNT];
+    let mut variable_hooks = vec![u32::MAX; OpId::COUNT * Ty::COUNT];
     for (key, &index) in &hook_indices {
-        if let Kind::Op(id) = key.kind
-            && !is_polymorphic(id.info().family)
-        {
-            op_hooks[id as usize] = index;
+        let Kind::Op(id) = key.kind else { continue };
+        match id.info().family {
+            Family::Local | Family::Global => variable_hooks[variable_slot(id, key.types[0])] = index,
+            family if !is_polymorphic(family) => op_hooks[id as usize] = index,
+            _ => {}
         }
     }
 
@@ -85,6 +88,7 @@ pub fn instrument(bytes: &[u8], hooks: &HookSet) -> Result<Instrumented, Error> 
             let emit = Emit {
                 hook_indices: &hook_indices,
                 op_hooks: &op_hooks,
+                variable_hooks: &variable_hooks,
                 imported_functions,
                 hook_count: hook_keys.len() as u32,
                 block_ends: &survey.block_ends,
