@@ -573,7 +573,7 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
             Family::Local | Family::Global => {
                 self.copy(op, offset, end);
                 self.location();
-                self.i32_consts(&immediates(op));
+                self.i32_consts(&immediates(op, family));
                 let value = inputs.first().or(outputs.first()).copied().unwrap_or(Ty::I32);
                 self.read_again(op, value);
                 self.call(hook);
@@ -593,7 +593,7 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
                 self.copy(op, offset, end);
                 let output_temps = self.save_results(&outputs);
                 self.location();
-                self.i32_consts(&immediates(op));
+                self.i32_consts(&immediates(op, family));
                 self.push_values(&input_temps, &inputs);
                 self.push_values(&output_temps, &outputs);
                 self.call(hook);
@@ -998,9 +998,18 @@ fn shorter_as_local(func: u32, locals: u32) -> Option<u32> {
 }
 
 /// The constant arguments of a value hook, in the order `HookKey::immediates` names them.
-fn immediates(op: &Operator) -> SmallVec<[i32; 4]> {
+fn immediates(op: &Operator, family: Family) -> SmallVec<[i32; 4]> {
     let mut values = SmallVec::new();
-    let (memarg, lane) = match OpId::of(op).info().family {
+    let (memarg, lane) = match family {
+        Family::Const
+        | Family::Unary
+        | Family::Binary
+        | Family::Ternary
+        | Family::Drop
+        | Family::Select
+        | Family::RefNull
+        | Family::RefIsNull
+        | Family::AtomicFence => return values,
         Family::Load
         | Family::Store
         | Family::AtomicRmw
