@@ -1,10 +1,11 @@
-//! Instrumentation of one function body, streamed operator by operator. wasmparser's validator
-//! walks along and supplies the type of every value handed to a hook, so the instrumenter never
-//! re-implements type checking.
+//! Instrumentation of one function body, streamed operator by operator.
 //!
-//! Each body is walked twice with the same code: a survey pass learns which low-level hooks and
-//! block ends exist (hook imports must be numbered before any call to them is written), and an
-//! emit pass writes the instrumented body.
+//! Each body is walked twice with the same code: a survey pass validates it and learns which
+//! low-level hooks and block ends exist (hook imports must be numbered before any call to them
+//! is written); an emit pass then writes the instrumented body. Types come from wasmparser's
+//! validator in the survey and, in the emit pass, from the module's declarations, the opcode
+//! and the survey's answers for the few operands only a type stack knows, so the instrumenter
+//! never re-implements type checking.
 
 use super::info::{BlockNode, BrTableInfo, EndedBlock, Location, ResolvedLabel};
 use super::lowlevel::{BlockKind, HookKey, Kind, Ty, TypeList, family_hook, is_polymorphic};
