@@ -507,29 +507,19 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
     }
 
     /// Moves the top values into fresh temps and pushes them back; returns the temps.
+    /// The bottom value is stored with `local.tee` (a set directly followed by a get).
     fn save(&mut self, types: &[Ty]) -> SmallVec<[u32; 6]> {
         let temps: SmallVec<[u32; 6]> = types.iter().map(|&ty| self.temps.fresh(ty)).collect();
-        if P::EMIT {
-            for &temp in temps.iter().rev() {
+        if let (Some((&bottom, above)), true) = (temps.split_first(), P::EMIT) {
+            for &temp in above.iter().rev() {
                 self.sink().local_set(temp);
             }
-            for &temp in &temps {
+            self.sink().local_tee(bottom);
+            for &temp in above {
                 self.sink().local_get(temp);
             }
         }
         temps
-    }
-
-    /// Like `save`, but a single value stays on the stack through `local.tee`.
-    fn save_results(&mut self, types: &[Ty]) -> SmallVec<[u32; 6]> {
-        if let [ty] = types {
-            let temp = self.temps.fresh(*ty);
-            if P::EMIT {
-                self.sink().local_tee(temp);
-            }
-            return SmallVec::from_slice(&[temp]);
-        }
-        self.save(types)
     }
 
     /// Pushes saved values as hook arguments; v128 as four i32 lanes.
@@ -592,7 +582,7 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
             _ => {
                 let input_temps = self.save(&inputs);
                 self.copy(op, offset, end);
-                let output_temps = self.save_results(&outputs);
+                let output_temps = self.save(&outputs);
                 self.location();
                 self.i32_consts(&immediates(op, family));
                 self.push_values(&input_temps, &inputs);
@@ -653,7 +643,7 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
             Operator::If { .. } => {
                 if live && self.enabled(Hook::If) {
                     let hook = self.pass.hook(HookKey::with_types(Kind::If, [Ty::I32]));
-                    let condition = self.save_results(&[Ty::I32]);
+                    let condition = self.save(&[Ty::I32]);
                     self.location();
                     self.push_values(&condition, &[Ty::I32]);
                     self.call(hook);
@@ -833,7 +823,7 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
         if !self.enabled(Hook::BrIf) && !ends {
             return;
         }
-        let condition = self.save_results(&[Ty::I32])[0];
+        let condition = self.save(&[Ty::I32])[0];
         self.br_hook(Kind::BrIf, label, Some(condition));
         if ends {
             // The blocks are left only when the branch is taken.
@@ -863,7 +853,7 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
         let info = if P::EMIT { Some(info()) } else { None };
         let index = self.pass.br_table(|| info.expect("emit pass resolves br_table targets"));
         let hook = self.pass.hook(HookKey::with_types(Kind::BrTable, [Ty::I32]));
-        let selector = self.save_results(&[Ty::I32]);
+        let selector = self.save(&[Ty::I32]);
         self.location();
         self.i32_consts(&[index as i32]);
         self.push_values(&selector, &[Ty::I32]);
