@@ -442,6 +442,12 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
         }
     }
 
+    fn immediates(&mut self, op: &Operator, family: Family) {
+        if P::EMIT {
+            self.i32_consts(&immediates(op, family));
+        }
+    }
+
     fn validate(&mut self, offset: u64, op: &Operator<'a>) -> Result<()> {
         match &mut self.validator {
             Some(validator) => validator.op(offset, op),
@@ -564,7 +570,7 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
             Family::Local | Family::Global => {
                 self.copy(op, offset, end);
                 self.location();
-                self.i32_consts(&immediates(op, family));
+                self.immediates(op, family);
                 let value = inputs.first().or(outputs.first()).copied().unwrap_or(Ty::I32);
                 self.read_again(op, value);
                 self.call(hook);
@@ -584,7 +590,7 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
                 self.copy(op, offset, end);
                 let output_temps = self.save(&outputs);
                 self.location();
-                self.i32_consts(&immediates(op, family));
+                self.immediates(op, family);
                 self.push_values(&input_temps, &inputs);
                 self.push_values(&output_temps, &outputs);
                 self.call(hook);
