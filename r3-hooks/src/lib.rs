@@ -3,4 +3,4 @@
 
 pub mod trace;
 
-pub use trace::{Event, Header, Trace, TraceError, Value};
+pub use trace::{Event, Header, Trace, TraceError, TraceWriter, Value};

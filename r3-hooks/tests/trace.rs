@@ -95,3 +95,15 @@ fn stats_count_kinds_and_reduction() {
     let reduction = stats.reduction_percent().unwrap();
     assert!((reduction - 99.9986).abs() < 1e-3, "{reduction}");
 }
+
+#[test]
+fn a_streamed_trace_equals_the_whole_one() {
+    let trace = sample();
+    for encoding in [Encoding::Text, Encoding::Binary] {
+        let mut writer = r3_hooks::TraceWriter::new(Vec::new(), &trace.header, encoding).unwrap();
+        for event in &trace.events {
+            writer.event(event).unwrap();
+        }
+        assert_eq!(writer.finish().unwrap(), trace.to_bytes(encoding), "{encoding:?}");
+    }
+}

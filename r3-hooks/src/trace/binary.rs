@@ -5,12 +5,14 @@ use std::io::Write;
 
 pub const MAGIC: &[u8] = b"R3TRACE\0";
 
-pub fn write(trace: &Trace, out: &mut impl Write) -> Result<(), TraceError> {
+pub fn write_header(header: &Header, out: &mut impl Write) -> Result<(), TraceError> {
     out.write_all(MAGIC)?;
-    out.write_all(&encode(&trace.header)?)?;
-    for event in &trace.events {
-        out.write_all(&encode(event)?)?;
-    }
+    out.write_all(&encode(header)?)?;
+    Ok(())
+}
+
+pub fn write_event(event: &Event, out: &mut impl Write) -> Result<(), TraceError> {
+    out.write_all(&encode(event)?)?;
     Ok(())
 }
 

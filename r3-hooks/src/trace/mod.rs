@@ -169,10 +169,11 @@ impl Trace {
     }
 
     pub fn write(&self, encoding: Encoding, out: &mut impl std::io::Write) -> Result<(), TraceError> {
-        match encoding {
-            Encoding::Text => text::write(self, out),
-            Encoding::Binary => binary::write(self, out),
+        let mut writer = TraceWriter::new(out, &self.header, encoding)?;
+        for event in &self.events {
+            writer.event(event)?;
         }
+        Ok(())
     }
 
     pub fn to_bytes(&self, encoding: Encoding) -> Vec<u8> {
@@ -183,6 +184,35 @@ impl Trace {
 
     pub fn stats(&self) -> Stats {
         Stats::of(self)
+    }
+}
+
+/// Writes a trace event by event, as a recorder produces it, without holding it in memory.
+pub struct TraceWriter<W: std::io::Write> {
+    out: W,
+    encoding: Encoding,
+}
+
+impl<W: std::io::Write> TraceWriter<W> {
+    pub fn new(mut out: W, header: &Header, encoding: Encoding) -> Result<Self, TraceError> {
+        match encoding {
+            Encoding::Text => text::write_header(header, &mut out)?,
+            Encoding::Binary => binary::write_header(header, &mut out)?,
+        }
+        Ok(TraceWriter { out, encoding })
+    }
+
+    pub fn event(&mut self, event: &Event) -> Result<(), TraceError> {
+        match self.encoding {
+            Encoding::Text => text::write_event(event, &mut self.out),
+            Encoding::Binary => binary::write_event(event, &mut self.out),
+        }
+    }
+
+    /// Flushes and hands back the output.
+    pub fn finish(mut self) -> Result<W, TraceError> {
+        self.out.flush()?;
+        Ok(self.out)
     }
 }
 

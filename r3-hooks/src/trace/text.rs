@@ -3,11 +3,13 @@
 use super::{Event, Header, Trace, TraceError, check_version};
 use std::io::Write;
 
-pub fn write(trace: &Trace, out: &mut impl Write) -> Result<(), TraceError> {
-    writeln!(out, "{}", serde_json::to_string(&trace.header).map_err(std::io::Error::other)?)?;
-    for event in &trace.events {
-        writeln!(out, "{}", serde_json::to_string(event).map_err(std::io::Error::other)?)?;
-    }
+pub fn write_header(header: &Header, out: &mut impl Write) -> Result<(), TraceError> {
+    writeln!(out, "{}", serde_json::to_string(header).map_err(std::io::Error::other)?)?;
+    Ok(())
+}
+
+pub fn write_event(event: &Event, out: &mut impl Write) -> Result<(), TraceError> {
+    writeln!(out, "{}", serde_json::to_string(event).map_err(std::io::Error::other)?)?;
     Ok(())
 }
 
