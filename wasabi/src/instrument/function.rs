@@ -45,7 +45,7 @@ pub struct TypeTables {
 }
 
 impl TypeTables {
-    fn of_function(&self, function: u32) -> &(TypeList, TypeList) {
+    pub fn of_function(&self, function: u32) -> &(TypeList, TypeList) {
         &self.signatures[self.functions[function as usize] as usize]
     }
 }
@@ -364,11 +364,14 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
         if self.cx.start == Some(self.func) && self.enabled(Hook::Start) {
             let hook = self.pass.hook(HookKey::new(Kind::Start));
             let flag = self.cx.start_flag.expect("start hook needs its flag global");
+            // Only the first run is the start; the function may also be called later.
             if P::EMIT {
-                // Only the first run is the start; the function may also be called later.
-                let func = self.func as i32;
                 self.sink().global_get(flag).if_(BlockType::Empty).i32_const(0).global_set(flag);
-                self.sink().i32_const(func).i32_const(-1).call(hook).end();
+            }
+            self.location_at(-1);
+            self.call(hook);
+            if P::EMIT {
+                self.sink().end();
             }
         }
         if self.enabled(Hook::Begin) {

@@ -192,7 +192,7 @@ impl HookKey {
 
     /// The import name in `__wasabi_hooks`.
     pub fn import_name(&self) -> String {
-        let base = match self.kind {
+        let mut name = match self.kind {
             Kind::Start => "start".to_string(),
             Kind::Nop => "nop".to_string(),
             Kind::Unreachable => "unreachable".to_string(),
@@ -207,10 +207,12 @@ impl HookKey {
             Kind::CallIndirectPre => "call_indirect_pre".to_string(),
             Kind::CallPost => "call_post".to_string(),
             Kind::Return => "return".to_string(),
-            Kind::Op(op) if !is_polymorphic(op.info().family) => return op.info().mnemonic.clone(),
             Kind::Op(op) => op.info().mnemonic.clone(),
         };
-        let mut name = base;
+        // An instruction whose types follow from its opcode is named by the opcode alone.
+        if matches!(self.kind, Kind::Op(op) if !is_polymorphic(op.info().family)) {
+            return name;
+        }
         for ty in &self.types {
             name.push('_');
             name.push_str(ty.name());

@@ -112,14 +112,15 @@ pub fn instrument(bytes: &[u8], hooks: &HookSet) -> Result<Instrumented, Error> 
 
     let mut br_tables = Vec::new();
     let mut block_tables = Vec::new();
+    // Only the end hooks (also reported by br_table's glue) read the block tables.
+    let blocks_needed = hooks.contains(Hook::End) || hooks.contains(Hook::BrTable);
     for (function, (emit, body)) in module.functions.iter_mut().zip(emitted) {
         function.encoded = Some(body);
         br_tables.extend(emit.br_tables);
-        let needed = hooks.contains(Hook::End) || hooks.contains(Hook::BrTable);
-        block_tables.push(if needed { emit.block_nodes } else { Vec::new() });
+        block_tables.push(if blocks_needed { emit.block_nodes } else { Vec::new() });
     }
-    let tables = SideTables { br_tables, block_tables };
-    let info = module_info(&module, imported_functions, hook_keys.len() as u32, &surveys, &bodies, tables);
+    let tables = SideTables { hook_count: hook_keys.len() as u32, br_tables, block_tables };
+    let info = module_info(&module, &cx.types, &surveys, &bodies, tables);
     if let Some(flag) = start_flag {
         let init = ConstExpr(vec![Instr::I32Const(1)]);
         let added = module.add_global(Global {
@@ -225,43 +226,42 @@ fn local_codes(deferred: &DeferredBody<'_>) -> String {
     codes
 }
 
-fn type_codes(types: &[ValType]) -> String {
-    types.iter().map(|&ty| Ty::from_encoder(ty).map_or('?', Ty::code)).collect()
+fn type_codes(types: &[Ty]) -> String {
+    types.iter().map(|ty| ty.code()).collect()
 }
 
-/// Upstream's static info, in terms of the original module (hooks excluded).
+/// Upstream's static info, in terms of the original module (hooks excluded); `types` were
+/// taken before the hook imports were added.
 fn module_info(
     module: &Module,
-    imported_functions: u32,
-    hook_count: u32,
+    types: &TypeTables,
     surveys: &[Survey],
     bodies: &[DeferredBody<'_>],
     side_tables: SideTables,
 ) -> ModuleInfo {
-    let signature = |type_index: u32| {
-        let ty = &module.types[type_index as usize];
-        format!("{}|{}", type_codes(&ty.params), type_codes(&ty.results))
+    let signature = |function: u32| {
+        let (params, results) = types.of_function(function);
+        format!("{}|{}", type_codes(params), type_codes(results))
     };
-    let original = |index: u32| if index < imported_functions { index } else { index - hook_count };
-    let mut functions: Vec<FunctionInfo> = module
+    let imports = module
         .imports
         .iter()
-        .filter_map(|import| match import.kind {
-            ImportKind::Function(ty) if import.module != HOOK_MODULE => Some(FunctionInfo {
-                type_: signature(ty),
-                import: Some((import.module.clone(), import.name.clone())),
-                export: Vec::new(),
-                locals: String::new(),
-                instr_count: 0,
-                blocks: Vec::new(),
-            }),
-            _ => None,
+        .filter(|import| matches!(import.kind, ImportKind::Function(_)) && import.module != HOOK_MODULE);
+    let mut functions: Vec<FunctionInfo> = imports
+        .enumerate()
+        .map(|(index, import)| FunctionInfo {
+            type_: signature(index as u32),
+            import: Some((import.module.clone(), import.name.clone())),
+            export: Vec::new(),
+            locals: String::new(),
+            instr_count: 0,
+            blocks: Vec::new(),
         })
         .collect();
-    let defined = module.functions.iter().zip(surveys).zip(bodies).zip(side_tables.block_tables);
-    for (((function, survey), deferred), blocks) in defined {
+    let defined = surveys.iter().zip(bodies).zip(side_tables.block_tables);
+    for ((survey, deferred), blocks) in defined {
         functions.push(FunctionInfo {
-            type_: signature(function.type_index),
+            type_: signature(functions.len() as u32),
             import: None,
             export: Vec::new(),
             locals: local_codes(deferred),
@@ -269,31 +269,19 @@ fn module_info(
             blocks,
         });
     }
+    let imported_functions = module.num_imported_functions() - side_tables.hook_count;
+    let original = |index: u32| {
+        if index < imported_functions { index } else { index - side_tables.hook_count }
+    };
     for export in module.exports.iter().filter(|export| export.kind == ExportKind::Function) {
         functions[original(export.index) as usize].export.push(export.name.clone());
     }
-    let imported_globals = module.imports.iter().filter_map(|import| match import.kind {
-        ImportKind::Global(ty) => Some(ty.val_type),
-        _ => None,
-    });
-    let globals: Vec<ValType> =
-        imported_globals.chain(module.globals.iter().map(|g| g.ty.val_type)).collect();
-    let imported_tables = module.imports.iter().filter_map(|import| match import.kind {
-        ImportKind::Table(ty) => Some(ty),
-        _ => None,
-    });
-    let tables = imported_tables
-        .chain(module.tables.iter().copied())
-        .map(|table| if table.element_type == RefType::EXTERNREF { "externref" } else { "funcref" })
-        .collect();
-    let imported_memories =
-        module.imports.iter().filter(|import| matches!(import.kind, ImportKind::Memory(_))).count();
     ModuleInfo {
         functions,
-        globals: type_codes(&globals),
+        globals: type_codes(&types.globals),
         start: module.start.map(original),
-        tables,
-        memories: (imported_memories + module.memories.len()) as u32,
+        tables: types.tables.iter().map(|ty| ty.name()).collect(),
+        memories: module.num_imported_memories() + module.memories.len() as u32,
         original_function_imports_count: imported_functions,
         br_tables: side_tables.br_tables,
     }
@@ -301,6 +289,7 @@ fn module_info(
 
 /// Per-site data the runtime looks up by index instead of the code carrying it.
 struct SideTables {
+    hook_count: u32,
     br_tables: Vec<BrTableInfo>,
     block_tables: Vec<Vec<BlockNode>>,
 }
