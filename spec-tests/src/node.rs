@@ -8,6 +8,7 @@
 use anyhow::{Context, Result, bail};
 use std::fmt::Write;
 use std::path::Path;
+use wasabi::instrument::lowlevel::Ty;
 use wast::core::{AbstractHeapType, HeapType, WastArgCore};
 use wast::parser::{self, ParseBuffer};
 use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke};
@@ -146,15 +147,8 @@ fn v128_adapters(bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>> {
 }
 
 fn adapter_wat(params: &[wasabi_wasm::ValType], results: &[wasabi_wasm::ValType]) -> String {
-    let name = |ty: &wasabi_wasm::ValType| match ty {
-        wasabi_wasm::ValType::I32 => "i32",
-        wasabi_wasm::ValType::I64 => "i64",
-        wasabi_wasm::ValType::F32 => "f32",
-        wasabi_wasm::ValType::F64 => "f64",
-        wasabi_wasm::ValType::V128 => "v128",
-        wasabi_wasm::ValType::Ref(ty) if *ty == wasabi_wasm::RefType::EXTERNREF => "externref",
-        wasabi_wasm::ValType::Ref(_) => "funcref",
-    };
+    // Wasm 2.0 has no other value types than the ones a hook can carry.
+    let name = |ty: &wasabi_wasm::ValType| Ty::from_encoder(*ty).map_or("funcref", Ty::name);
     let lanes = |ty: &wasabi_wasm::ValType| {
         if name(ty) == "v128" { "i32 i32 i32 i32".to_string() } else { name(ty).to_string() }
     };
