@@ -1,4 +1,5 @@
-//! `r3`: record, replay and check WebAssembly programs. Today: `r3 trace print|convert|stats`.
+//! `r3`: record, replay and check WebAssembly programs. Today: `r3 record` (node programs) and
+//! `r3 trace print|convert|stats`.
 
 mod cli;
 
@@ -14,6 +15,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Instrument a module for recording (what `r3 record` runs on every module).
+    #[command(hide = true)]
+    Instrument(cli::instrument::InstrumentArgs),
+    /// Record every WebAssembly module instance of a node program.
+    Record(cli::record::RecordArgs),
     /// Inspect and convert traces.
     #[command(subcommand)]
     Trace(cli::trace::TraceCommand),
@@ -21,10 +27,12 @@ enum Command {
 
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
-        Command::Trace(command) => cli::trace::run(command),
+        Command::Instrument(args) => cli::instrument::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Record(args) => cli::record::run(args),
+        Command::Trace(command) => cli::trace::run(command).map(|()| ExitCode::SUCCESS),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE

@@ -45,3 +45,25 @@ pub fn peak_rss_kb() -> u64 {
     let line = status.lines().find(|line| line.starts_with("VmHWM:")).unwrap_or("VmHWM: 0 kB");
     line.split_whitespace().nth(1).and_then(|kb| kb.parse().ok()).unwrap_or(0)
 }
+
+/// A node that can run recordings (they need multi-memory, node >= 22): `$R3_NODE`, else the
+/// node 22 binary that `npx -y node@22` installs from the npm registry, resolved once.
+pub fn recording_node() -> PathBuf {
+    static NODE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    NODE.get_or_init(|| {
+        if let Some(node) = std::env::var_os("R3_NODE") {
+            return PathBuf::from(node);
+        }
+        let output = std::process::Command::new("npx")
+            .args(["-y", "node@22", "-p", "process.execPath"])
+            .output()
+            .expect("npx (from node's npm) is installed");
+        assert!(
+            output.status.success(),
+            "npx -y node@22 failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        PathBuf::from(String::from_utf8_lossy(&output.stdout).trim())
+    })
+    .clone()
+}

@@ -21,6 +21,21 @@ const END_BLOCKS: &str = "  function endBlocks(func, node, count) {
   }
 ";
 
+/// The node preload that instruments every module a program compiles (`wasabi run`, `r3 record`).
+pub const PRELOAD: &str = include_str!("../js/preload.cjs");
+
+/// The R3 recorder, the whole generated file for `--hooks r3` (the module carries its own
+/// metadata in a custom section).
+pub const RECORDER: &str = include_str!("../js/recorder.js");
+
+pub fn generate_recorder(node: bool) -> String {
+    let mut js = String::from(RECORDER);
+    if node {
+        js.push_str("\nmodule.exports = R3;\n");
+    }
+    js
+}
+
 pub fn generate(instrumented: &Instrumented, node: bool) -> String {
     let mut js = String::from(RUNTIME);
     js.push('\n');

@@ -7,6 +7,9 @@
 pub mod hooks;
 pub mod instrument;
 pub mod js;
+pub mod output;
+pub mod record;
 
 pub use hooks::{Hook, HookSet, UnknownHook};
 pub use instrument::{Instrumented, instrument};
+pub use record::{Recording, instrument_for_recording};

@@ -6,10 +6,10 @@ mod run;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
-use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use wasabi::output::{create_dir, write_atomically};
 use wasabi::{Hook, HookSet};
 
 #[derive(Parser)]
@@ -58,6 +58,11 @@ pub struct HookArgs {
 }
 
 impl HookArgs {
+    /// `--hooks r3`: the preset that records for R3 instead of calling analysis hooks.
+    pub fn is_r3(&self) -> bool {
+        self.hooks.as_deref() == Some("r3")
+    }
+
     pub fn hook_set(&self) -> Result<HookSet> {
         Ok(HookSet::from_cli(self.hooks.as_deref(), self.no_hooks.as_deref())?)
     }
@@ -65,7 +70,10 @@ impl HookArgs {
 
 fn hook_help() -> String {
     let names: Vec<&str> = Hook::ALL.iter().map(|hook| hook.cli_name()).collect();
-    format!("Hooks: {} (and `call` for call_pre,call_post)", names.join(", "))
+    format!(
+        "Hooks: {} (and `call` for call_pre,call_post)\n\n`--hooks r3` instruments for R3 recording instead: NAME.wasabi.js is then the recorder.",
+        names.join(", ")
+    )
 }
 
 fn main() -> ExitCode {
@@ -85,13 +93,17 @@ fn main() -> ExitCode {
 
 fn instrument_file(args: &InstrumentArgs) -> Result<()> {
     let Some(input) = &args.input else { bail!("no input file given (see --help)") };
-    let hooks = args.hooks.hook_set()?;
     let bytes = read_module(input)?;
+    let stem = input.file_stem().context("input has no file name")?.to_string_lossy().into_owned();
+    if args.hooks.is_r3() {
+        let recording = wasabi::instrument_for_recording(&bytes)
+            .with_context(|| format!("{}: cannot instrument for recording", input.display()))?;
+        return Ok(recording.write_outputs(&args.output_dir, &stem, args.node)?);
+    }
+    let hooks = args.hooks.hook_set()?;
     let instrumented = wasabi::instrument(&bytes, &hooks)
         .with_context(|| format!("{}: cannot instrument", input.display()))?;
-    let stem = input.file_stem().context("input has no file name")?.to_string_lossy().into_owned();
-    std::fs::create_dir_all(&args.output_dir)
-        .with_context(|| format!("cannot create {}", args.output_dir.display()))?;
+    create_dir(&args.output_dir)?;
     write_atomically(&args.output_dir.join(format!("{stem}.wasm")), |out| instrumented.write_wasm(out))?;
     let js = wasabi::js::generate(&instrumented, args.node);
     write_atomically(&args.output_dir.join(format!("{stem}.wasabi.js")), |out| out.write_all(js.as_bytes()))?;
@@ -107,26 +119,4 @@ fn read_module(path: &Path) -> Result<Vec<u8>> {
             .with_context(|| format!("{}", path.display()));
     }
     Ok(bytes)
-}
-
-/// Writes to a temporary file next to `path` and renames it, so no half-written file is left.
-pub fn write_atomically(
-    path: &Path,
-    write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
-) -> Result<()> {
-    let tmp = path.with_extension(format!("{}.tmp{}", extension(path), std::process::id()));
-    let result = File::create(&tmp).and_then(|file| {
-        let mut out = BufWriter::new(file);
-        write(&mut out)?;
-        out.flush()
-    });
-    if let Err(error) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(error).with_context(|| format!("cannot write {}", path.display()));
-    }
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
-}
-
-fn extension(path: &Path) -> String {
-    path.extension().map(|ext| ext.to_string_lossy().into_owned()).unwrap_or_default()
 }

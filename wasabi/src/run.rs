@@ -7,8 +7,6 @@ use clap::Args;
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 
-const PRELOAD: &str = include_str!("../js/preload.cjs");
-
 #[derive(Args)]
 pub struct RunArgs {
     /// Analysis script that sets `Wasabi.analysis` (the global `Wasabi` is defined).
@@ -31,7 +29,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     let runtime = work.join("runtime.js");
     let preload = work.join("preload.cjs");
     std::fs::write(&runtime, wasabi::js::RUNTIME)?;
-    std::fs::write(&preload, PRELOAD)?;
+    std::fs::write(&preload, wasabi::js::PRELOAD)?;
     let exe = std::env::current_exe().context("cannot locate the wasabi executable")?;
     let mut node_options = std::env::var("NODE_OPTIONS").unwrap_or_default();
     node_options.push_str(&format!(" --require {}", preload.display()));

@@ -1,3 +1,5 @@
 //! One module per `r3` subcommand.
 
+pub mod instrument;
+pub mod record;
 pub mod trace;

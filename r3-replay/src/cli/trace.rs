@@ -6,6 +6,7 @@ use r3_hooks::Trace;
 use r3_hooks::trace::Encoding;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use wasabi::output::write_atomically;
 
 #[derive(Subcommand)]
 pub enum TraceCommand {
@@ -46,7 +47,7 @@ pub fn run(command: TraceCommand) -> Result<()> {
                 None if Trace::detect(&bytes) == Some(Encoding::Text) => Encoding::Binary,
                 None => Encoding::Text,
             };
-            write_atomically(&output, &trace.to_bytes(encoding))?;
+            write_atomically(&output, |out| out.write_all(&trace.to_bytes(encoding)))?;
         }
         TraceCommand::Stats { trace } => println!("{}", read(&trace)?.stats()),
     }
@@ -60,15 +61,4 @@ fn read(path: &Path) -> Result<Trace> {
 
 fn parse(path: &Path, bytes: &[u8]) -> Result<Trace> {
     Trace::read(bytes).with_context(|| format!("{}", path.display()))
-}
-
-/// A temporary file renamed into place: no half-written output.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_file_name(format!(
-        ".{}.tmp{}",
-        path.file_name().map(|name| name.to_string_lossy()).unwrap_or_default(),
-        std::process::id()
-    ));
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", path.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }

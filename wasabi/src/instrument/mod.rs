@@ -7,7 +7,7 @@ mod function;
 pub mod info;
 pub mod lowlevel;
 pub mod ops;
-mod temps;
+pub(crate) mod temps;
 
 use crate::hooks::{Hook, HookSet};
 use function::{Context, Emit, Survey, TypeTables, Walker, variable_slot};
@@ -130,7 +130,11 @@ pub fn instrument(bytes: &[u8], hooks: &HookSet) -> Result<Instrumented, Error> 
         debug_assert_eq!(added, flag);
     }
     if hook_keys.iter().any(|key| key.kind == Kind::CallIndirectPre) {
-        add_function_table(&mut module, imported_functions, hook_keys.len() as u32);
+        let count = imported_functions + module.functions.len() as u32;
+        let hook_count = hook_keys.len() as u32;
+        export_function_table(&mut module, FUNCTION_TABLE_EXPORT, count, |f| {
+            if f < imported_functions { f } else { f + hook_count }
+        });
     }
     let id = instrumentation_id(bytes, hooks);
     module.custom_sections.push(CustomSection {
@@ -151,7 +155,7 @@ impl Instrumented {
     }
 }
 
-fn type_tables(module: &Module) -> TypeTables {
+pub(crate) fn type_tables(module: &Module) -> TypeTables {
     let tys = |types: &[ValType]| types.iter().map(|&ty| Ty::from_encoder(ty).unwrap_or(Ty::I32)).collect();
     let signatures = module.types.iter().map(|ty| (tys(&ty.params), tys(&ty.results))).collect();
     let imported_functions = module.imported_functions().map(|(_, ty)| ty);
@@ -170,7 +174,7 @@ fn type_tables(module: &Module) -> TypeTables {
 }
 
 /// Collects parallel results; the first error in module order wins, whatever the scheduling.
-fn in_module_order<T: Send, E: Send>(
+pub(crate) fn in_module_order<T: Send, E: Send>(
     results: impl IndexedParallelIterator<Item = Result<T, E>>,
 ) -> Result<Vec<T>, E> {
     results.collect::<Vec<_>>().into_iter().collect()
@@ -186,9 +190,14 @@ fn validator_of(deferred: &DeferredBody<'_>) -> FuncToValidate<ValidatorResource
     }
 }
 
-/// Exports a table holding every function of the original module at its original index.
-fn add_function_table(module: &mut Module, imported_functions: u32, hook_count: u32) {
-    let count = imported_functions + module.functions.len() as u32;
+/// Exports a table whose entry k is the original module's function k (of `count`), now at
+/// index `new_index(k)`.
+pub(crate) fn export_function_table(
+    module: &mut Module,
+    name: &str,
+    count: u32,
+    new_index: impl Fn(u32) -> u32,
+) {
     let table = module.num_imported_tables() + module.tables.len() as u32;
     module.tables.push(TableType {
         element_type: RefType::FUNCREF,
@@ -197,12 +206,12 @@ fn add_function_table(module: &mut Module, imported_functions: u32, hook_count: 
         maximum: Some(count as u64),
         shared: false,
     });
-    let functions = (0..count).map(|f| if f < imported_functions { f } else { f + hook_count }).collect();
+    let functions = (0..count).map(new_index).collect();
     module.elements.push(Element {
         mode: ElementMode::Active { table, offset: ConstExpr(vec![Instr::I32Const(0)]) },
         items: ElementItems::Functions(functions),
     });
-    module.add_export(FUNCTION_TABLE_EXPORT, ExportKind::Table, table);
+    module.add_export(name, ExportKind::Table, table);
 }
 
 fn instrumentation_id(bytes: &[u8], hooks: &HookSet) -> String {

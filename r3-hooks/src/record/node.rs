@@ -1,0 +1,80 @@
+//! Recording an unmodified node program: node starts with wasabi's preload in r3 mode, which
+//! instruments every module at compilation (by calling back into the `r3` executable) and
+//! links it to the JS recorder; the recorder writes `<module>-<instance>.r3` files at exit.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum RecordError {
+    #[error("no program given")]
+    NoProgram,
+    #[error("cannot create {path}: {source}")]
+    Output { path: PathBuf, source: std::io::Error },
+    #[error("cannot start {program}: {source}")]
+    Start { program: String, source: std::io::Error },
+}
+
+pub struct NodeRecording {
+    /// The program's exit status, passed on by `r3 record`.
+    pub status: ExitStatus,
+    /// Traces the run wrote, sorted.
+    pub traces: Vec<PathBuf>,
+}
+
+/// Runs `command` (e.g. `node app.mjs`) with recording on; its stdout, stderr and exit status
+/// are the program's own.
+/// What the preload runs to instrument a module: `executable args... --node -o DIR --hooks=r3
+/// INPUT` (wasabi's command line).
+pub struct Instrumenter {
+    pub executable: PathBuf,
+    pub args: Vec<String>,
+}
+
+pub fn record(
+    command: &[String],
+    out_dir: &Path,
+    instrumenter: &Instrumenter,
+) -> Result<NodeRecording, RecordError> {
+    let (program, args) = command.split_first().ok_or(RecordError::NoProgram)?;
+    let output_error = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| RecordError::Output { path, source }
+    };
+    std::fs::create_dir_all(out_dir).map_err(output_error(out_dir))?;
+    let out_dir = std::path::absolute(out_dir).map_err(output_error(out_dir))?;
+    let before = traces_in(&out_dir);
+    let work = std::env::temp_dir().join(format!("r3-record-{}", std::process::id()));
+    std::fs::create_dir_all(&work).map_err(output_error(&work))?;
+    let preload = work.join("preload.cjs");
+    let recorder = work.join("recorder.js");
+    std::fs::write(&preload, wasabi::js::PRELOAD).map_err(output_error(&preload))?;
+    std::fs::write(&recorder, wasabi::js::RECORDER).map_err(output_error(&recorder))?;
+    let mut node_options = std::env::var("NODE_OPTIONS").unwrap_or_default();
+    node_options.push_str(&format!(" --require {}", preload.display()));
+    let status = Command::new(program)
+        .args(args)
+        .env("NODE_OPTIONS", node_options.trim())
+        .env("WASABI_BIN", &instrumenter.executable)
+        .env("WASABI_BIN_ARGS", instrumenter.args.join(" "))
+        .env("WASABI_HOOKS", "r3")
+        .env("WASABI_RUNTIME", &recorder)
+        .env("WASABI_CACHE", work.join("cache"))
+        .env("R3_TRACE_DIR", &out_dir)
+        .status();
+    let _ = std::fs::remove_dir_all(&work);
+    let status = status.map_err(|source| RecordError::Start { program: program.clone(), source })?;
+    let mut traces: Vec<PathBuf> =
+        traces_in(&out_dir).into_iter().filter(|trace| !before.contains(trace)).collect();
+    traces.sort();
+    Ok(NodeRecording { status, traces })
+}
+
+fn traces_in(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    entries
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "r3"))
+        .collect()
+}

@@ -1,0 +1,356 @@
+//! One function body, rewritten for recording. Instructions that read memory 0 first compare
+//! the bytes they are about to read with the shadow (memory 1) and call `__r3.sync` when they
+//! differ: those bytes were written by the host. Instructions that write memory 0 repeat the
+//! write on the shadow. Everything else is copied byte for byte, except function indices, which
+//! shift by the inserted import.
+
+use super::Layout;
+use crate::instrument::lowlevel::Ty;
+use crate::instrument::ops::{Family, OpId, memarg_and_lane};
+use crate::instrument::temps::Temps;
+use std::convert::Infallible;
+use wasabi_wasm::{BlockType, DeferredBody, MemArg};
+use wasm_encoder::reencode::{Error as ReencodeError, Reencode};
+use wasm_encoder::{Encode, Instruction};
+use wasmparser::{BinaryReaderError, Operator, OperatorsReader};
+
+pub(super) const SHADOW: u32 = 1;
+
+/// A rewritten body: locals and code, as in a code section entry.
+pub(super) fn rewrite(
+    bytes: &[u8],
+    layout: &Layout,
+    deferred: &DeferredBody<'_>,
+    features: wasmparser::WasmFeatures,
+) -> Result<Vec<u8>, BinaryReaderError> {
+    let body = &deferred.body;
+    let func = deferred.validator.as_ref().expect("recording decodes with validation");
+    let mut validator = wasmparser::FuncToValidate {
+        resources: func.resources.clone(),
+        index: func.index,
+        ty: func.ty,
+        features: func.features,
+    }
+    .into_validator(Default::default());
+    let mut declarations = Vec::new();
+    // Parameters count as locals from the start.
+    let mut local_count = validator.len_locals();
+    let mut locals_reader = body.get_locals_reader()?;
+    for _ in 0..locals_reader.get_count() {
+        let offset = locals_reader.original_position();
+        let (count, ty) = locals_reader.read()?;
+        validator.define_locals(offset, count, ty)?;
+        declarations.push((count, Ty::from_parser(ty).unwrap_or(Ty::I32).val_type()));
+        local_count += count;
+    }
+    let mut rewriter = Rewriter {
+        bytes,
+        layout,
+        code: Vec::with_capacity((body.range().end - body.range().start) as usize * 2),
+        temps: Temps::new(local_count),
+        pending_reads: 0,
+    };
+    let mut binary = body.get_binary_reader_for_operators()?;
+    binary.set_features(features);
+    let mut reader = OperatorsReader::new(binary);
+    while !reader.eof() {
+        let start = reader.original_position();
+        let op = reader.read()?;
+        validator.op(start as u64, &op)?;
+        rewriter.step(&op, start as usize, reader.original_position() as usize);
+    }
+    reader.finish()?;
+    declarations.extend(rewriter.temps.declarations());
+    let mut function = wasm_encoder::Function::new(declarations);
+    function.raw(rewriter.code);
+    Ok(function.into_raw_body())
+}
+
+struct Rewriter<'a> {
+    bytes: &'a [u8],
+    layout: &'a Layout,
+    code: Vec<u8>,
+    temps: Temps,
+    /// Reads since the naive-event counter was last bumped: it is bumped once per straight-line
+    /// stretch of code instead of once per read.
+    pending_reads: u32,
+}
+
+impl Rewriter<'_> {
+    fn step(&mut self, op: &Operator<'_>, start: usize, end: usize) {
+        self.temps.release_all();
+        let family = OpId::of(op).info().family;
+        let (memarg, _) = memarg_and_lane(op);
+        let on_shadowed_memory = self.layout.shadow && memarg.is_none_or(|m| memory_of(&m) == 0);
+        match (family, op) {
+            (_, Operator::Call { function_index }) => {
+                self.flush_reads();
+                self.emit(Instruction::Call(self.layout.function(*function_index)));
+            }
+            (_, Operator::RefFunc { function_index }) => {
+                self.emit(Instruction::RefFunc(self.layout.function(*function_index)))
+            }
+            (_, Operator::CallIndirect { .. }) => {
+                self.pending_reads += 1;
+                self.flush_reads();
+                self.copy(start, end);
+            }
+            (Family::Control, _) => {
+                self.flush_reads();
+                self.copy(start, end);
+            }
+            (Family::Global, Operator::GlobalGet { .. }) | (Family::TableGet, _) => {
+                self.pending_reads += 1;
+                self.copy(start, end);
+            }
+            (Family::Load | Family::AtomicWait, _) if on_shadowed_memory => {
+                self.pending_reads += 1;
+                let memarg = memarg.expect("loads have a memory argument");
+                self.check_read(&memarg, &extra_operands(op));
+                self.copy(start, end);
+            }
+            (Family::Load | Family::AtomicWait, _) => {
+                self.pending_reads += 1;
+                self.copy(start, end);
+            }
+            (Family::AtomicRmw | Family::AtomicCmpxchg, _) if on_shadowed_memory => {
+                self.pending_reads += 1;
+                let memarg = memarg.expect("atomics have a memory argument");
+                let addr = self.check_read(&memarg, &extra_operands(op));
+                self.copy(start, end);
+                self.mirror_read_modify_write(&memarg, addr, value_type(op));
+            }
+            (Family::Store, _) if on_shadowed_memory => self.mirror_store(op, start, end),
+            (Family::MemoryFill, Operator::MemoryFill { mem: 0 }) if self.layout.shadow => {
+                self.mirror_bulk(start, end, |r, [dest, value, length]| {
+                    r.gets(&[dest, value, length]);
+                    r.emit(Instruction::MemoryFill(SHADOW));
+                })
+            }
+            (Family::MemoryCopy, Operator::MemoryCopy { dst_mem: 0, src_mem: 0 }) if self.layout.shadow => {
+                self.pending_reads += 1;
+                self.mirror_bulk_copy(start, end, true);
+            }
+            (Family::MemoryInit, Operator::MemoryInit { mem: 0, .. }) if self.layout.shadow => {
+                self.mirror_bulk_copy(start, end, false)
+            }
+            (Family::MemoryGrow, Operator::MemoryGrow { mem: 0 }) if self.layout.shadow => {
+                self.copy(start, end);
+                self.grow_shadow();
+            }
+            _ => self.copy(start, end),
+        }
+    }
+
+    fn emit(&mut self, instr: Instruction<'_>) {
+        instr.encode(&mut self.code);
+    }
+
+    fn copy(&mut self, start: usize, end: usize) {
+        self.code.extend_from_slice(&self.bytes[start..end]);
+    }
+
+    fn gets(&mut self, locals: &[u32]) {
+        for &local in locals {
+            self.emit(Instruction::LocalGet(local));
+        }
+    }
+
+    fn flush_reads(&mut self) {
+        if self.pending_reads == 0 {
+            return;
+        }
+        let naive = self.layout.naive;
+        self.emit(Instruction::GlobalGet(naive));
+        self.emit(Instruction::I64Const(self.pending_reads as i64));
+        self.emit(Instruction::I64Add);
+        self.emit(Instruction::GlobalSet(naive));
+        self.pending_reads = 0;
+    }
+
+    /// With the address (and `extras` above it) on the stack: compares the bytes the
+    /// instruction will read with the shadow, syncing them if they differ, and leaves the
+    /// operands as they were. Returns the local holding the address.
+    fn check_read(&mut self, memarg: &wasmparser::MemArg, extras: &[Ty]) -> u32 {
+        let saved: Vec<u32> = extras
+            .iter()
+            .rev()
+            .map(|&ty| {
+                let local = self.temps.fresh(ty);
+                self.emit(Instruction::LocalSet(local));
+                local
+            })
+            .collect();
+        let addr = self.temps.fresh(Ty::I32);
+        self.emit(Instruction::LocalTee(addr));
+        let width = access_width(memarg);
+        self.differs(addr, memarg.offset, width);
+        self.emit(Instruction::If(BlockType::Empty));
+        self.emit(Instruction::LocalGet(addr));
+        self.emit(Instruction::I32Const(memarg.offset as u32 as i32));
+        self.emit(Instruction::I32Const(width as i32));
+        self.emit(Instruction::Call(self.layout.sync));
+        self.emit(Instruction::End);
+        for &local in saved.iter().rev() {
+            self.emit(Instruction::LocalGet(local));
+        }
+        addr
+    }
+
+    /// Pushes whether the `width` bytes at `addr + offset` differ between memory and shadow.
+    fn differs(&mut self, addr: u32, offset: u64, width: u32) {
+        for memory in [0, SHADOW] {
+            self.emit(Instruction::LocalGet(addr));
+            self.emit(load_of_width(width, offset, memory));
+        }
+        self.emit(match width {
+            8 => Instruction::I64Ne,
+            16 => Instruction::V128Xor,
+            _ => Instruction::I32Ne,
+        });
+        if width == 16 {
+            self.emit(Instruction::V128AnyTrue);
+        }
+    }
+
+    /// After an atomic read-modify-write: copies the bytes it wrote into the shadow.
+    fn mirror_read_modify_write(&mut self, memarg: &wasmparser::MemArg, addr: u32, result: Ty) {
+        let width = access_width(memarg);
+        let saved = self.temps.fresh(result);
+        self.emit(Instruction::LocalSet(saved));
+        self.gets(&[addr, addr]);
+        self.emit(load_of_width(width, memarg.offset, 0));
+        let memarg = plain_memarg(memarg.offset, SHADOW);
+        self.emit(match width {
+            1 => Instruction::I32Store8(memarg),
+            2 => Instruction::I32Store16(memarg),
+            4 => Instruction::I32Store(memarg),
+            _ => Instruction::I64Store(memarg),
+        });
+        self.emit(Instruction::LocalGet(saved));
+    }
+
+    /// A store, then the same store on the shadow.
+    fn mirror_store(&mut self, op: &Operator<'_>, start: usize, end: usize) {
+        let value = self.temps.fresh(value_type(op));
+        let addr = self.temps.fresh(Ty::I32);
+        self.emit(Instruction::LocalSet(value));
+        self.emit(Instruction::LocalTee(addr));
+        self.emit(Instruction::LocalGet(value));
+        self.copy(start, end);
+        self.gets(&[addr, value]);
+        let on_shadow = OnShadow.instruction(op.clone()).expect("a store re-encodes");
+        self.emit(on_shadow);
+    }
+
+    /// A bulk instruction with three i32 operands, then `mirror` with them in locals.
+    fn mirror_bulk(&mut self, start: usize, end: usize, mirror: impl FnOnce(&mut Self, [u32; 3])) {
+        let operands = [0; 3].map(|_| self.temps.fresh(Ty::I32));
+        let [first, second, third] = operands;
+        self.emit(Instruction::LocalSet(third));
+        self.emit(Instruction::LocalSet(second));
+        self.emit(Instruction::LocalTee(first));
+        self.gets(&[second, third]);
+        self.copy(start, end);
+        mirror(self, operands);
+    }
+
+    /// `memory.copy` (whose source is a read, checked first) or `memory.init`: afterwards the
+    /// destination range is copied from memory into the shadow.
+    fn mirror_bulk_copy(&mut self, start: usize, end: usize, source_is_memory: bool) {
+        let [dest, source, length] = [0; 3].map(|_| self.temps.fresh(Ty::I32));
+        self.emit(Instruction::LocalSet(length));
+        self.emit(Instruction::LocalSet(source));
+        self.emit(Instruction::LocalSet(dest));
+        if source_is_memory {
+            self.gets(&[source, length]);
+            self.emit(Instruction::Call(self.layout.check_range));
+        }
+        self.gets(&[dest, source, length]);
+        self.copy(start, end);
+        self.gets(&[dest, dest, length]);
+        self.emit(Instruction::MemoryCopy { src_mem: 0, dst_mem: SHADOW });
+    }
+
+    /// After `memory.grow` (result on the stack): grows the shadow to the memory's size.
+    fn grow_shadow(&mut self) {
+        let result = self.temps.fresh(Ty::I32);
+        self.emit(Instruction::LocalTee(result));
+        self.emit(Instruction::I32Const(-1));
+        self.emit(Instruction::I32Ne);
+        self.emit(Instruction::If(BlockType::Empty));
+        self.emit(Instruction::MemorySize(0));
+        self.emit(Instruction::MemorySize(SHADOW));
+        self.emit(Instruction::I32Sub);
+        self.emit(Instruction::MemoryGrow(SHADOW));
+        self.emit(Instruction::Drop);
+        self.emit(Instruction::End);
+        self.emit(Instruction::LocalGet(result));
+    }
+}
+
+fn memory_of(memarg: &wasmparser::MemArg) -> u32 {
+    match memarg.target {
+        wasmparser::MemArgTarget::Memory(memory) => memory,
+        wasmparser::MemArgTarget::Array(_) => u32::MAX,
+    }
+}
+
+/// Bytes an access touches: its natural alignment (for SIMD extending loads, the 8 bytes read;
+/// for lane and splat loads, one lane).
+fn access_width(memarg: &wasmparser::MemArg) -> u32 {
+    1 << memarg.max_align
+}
+
+/// A plain load of `width` bytes as an integer (or v128), for comparing memory and shadow.
+pub(super) fn load_of_width(width: u32, offset: u64, memory: u32) -> Instruction<'static> {
+    let memarg = plain_memarg(offset, memory);
+    match width {
+        1 => Instruction::I32Load8U(memarg),
+        2 => Instruction::I32Load16U(memarg),
+        4 => Instruction::I32Load(memarg),
+        8 => Instruction::I64Load(memarg),
+        _ => Instruction::V128Load(memarg),
+    }
+}
+
+fn plain_memarg(offset: u64, memory: u32) -> MemArg {
+    MemArg { offset, align: 0, target: wasm_encoder::MemArgTarget::Memory(memory), ordering: None }
+}
+
+/// The type of the value a store writes, or an atomic operation's operand and result.
+fn value_type(op: &Operator<'_>) -> Ty {
+    let mnemonic = &OpId::of(op).info().mnemonic;
+    match mnemonic.split('.').next() {
+        Some("i64") => Ty::I64,
+        Some("f32") => Ty::F32,
+        Some("f64") => Ty::F64,
+        Some("v128") => Ty::V128,
+        _ => Ty::I32,
+    }
+}
+
+/// Operands a reading instruction takes above its address.
+fn extra_operands(op: &Operator<'_>) -> Vec<Ty> {
+    match op {
+        Operator::MemoryAtomicWait32 { .. } => vec![Ty::I32, Ty::I64],
+        Operator::MemoryAtomicWait64 { .. } => vec![Ty::I64, Ty::I64],
+        _ => match OpId::of(op).info().family {
+            Family::AtomicRmw => vec![value_type(op)],
+            Family::AtomicCmpxchg => vec![value_type(op); 2],
+            _ if memarg_and_lane(op).1.is_some() => vec![Ty::V128],
+            _ => Vec::new(),
+        },
+    }
+}
+
+/// Re-encodes a memory instruction so that it operates on the shadow.
+struct OnShadow;
+
+impl Reencode for OnShadow {
+    type Error = Infallible;
+
+    fn memory_index(&mut self, _memory: u32) -> Result<u32, ReencodeError<Infallible>> {
+        Ok(SHADOW)
+    }
+}
