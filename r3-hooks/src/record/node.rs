@@ -51,6 +51,8 @@ pub fn record(
     let recorder = work.join("recorder.js");
     std::fs::write(&preload, wasabi::js::PRELOAD).map_err(output_error(&preload))?;
     std::fs::write(&recorder, wasabi::js::RECORDER).map_err(output_error(&recorder))?;
+    // A cache the caller keeps (`$WASABI_CACHE`) spares instrumenting again in later runs.
+    let cache_dir = std::env::var_os("WASABI_CACHE").map(PathBuf::from);
     let mut node_options = std::env::var("NODE_OPTIONS").unwrap_or_default();
     node_options.push_str(&format!(" --require {}", preload.display()));
     let status = Command::new(program)
@@ -60,7 +62,7 @@ pub fn record(
         .env("WASABI_BIN_ARGS", instrumenter.args.join(" "))
         .env("WASABI_HOOKS", "r3")
         .env("WASABI_RUNTIME", &recorder)
-        .env("WASABI_CACHE", work.join("cache"))
+        .env("WASABI_CACHE", cache_dir.unwrap_or_else(|| work.join("cache")))
         .env("R3_TRACE_DIR", &out_dir)
         .status();
     let _ = std::fs::remove_dir_all(&work);
