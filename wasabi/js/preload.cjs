@@ -3,14 +3,20 @@
  * on the fly, and runs an analysis on it. Started as NODE_OPTIONS="--require preload.cjs", so
  * child processes and worker threads get it too. Configured by the environment:
  *   WASABI_BIN       the wasabi executable (required once a module needs instrumenting)
+ *   WASABI_BIN_ARGS  arguments before wasabi's own, space-separated (e.g. `instrument` when
+ *                    WASABI_BIN is `r3`)
  *   WASABI_RUNTIME   runtime.js to evaluate (default: the one next to this file)
  *   WASABI_ANALYSIS  analysis script to load after the runtime (optional)
- *   WASABI_HOOKS     value for wasabi's --hooks= (optional)
+ *   WASABI_HOOKS     value for wasabi's --hooks= (optional); "r3" selects R3 recording
  *   WASABI_RESULT    file that gets JSON of Wasabi.analysisResult at exit (optional)
  *   WASABI_CACHE     directory for instrumented modules, shared by the processes of one run
  *
  * Layering: runtime.js patches instantiation (linking hooks to instrumented modules); this file
  * patches compilation on top of it, replacing uninstrumented bytes by instrumented ones.
+ *
+ * R3 mode (WASABI_HOOKS=r3): the runtime is the recorder (recorder.js, global R3), which also
+ * writes the traces at exit. This file additionally tells the recorder the original bytes and
+ * file name of every module it instrumented, for naming the traces and keeping the module.
  */
 "use strict";
 
@@ -19,20 +25,28 @@ const os = require("node:os");
 const path = require("node:path");
 const vm = require("node:vm");
 const crypto = require("node:crypto");
+const url = require("node:url");
 const { execFileSync } = require("node:child_process");
 const { createRequire } = require("node:module");
 const { isAnyArrayBuffer } = require("node:util").types;
 const { isMainThread } = require("node:worker_threads");
 
 const PRELOADED = Symbol.for("wasabi.preload");
+// The preload's own reads of module bytes: R3 mode patches fs.readFileSync to learn the names
+// of the program's module files (trackFileReads), which must not include the cache's.
+const readBytes = fs.readFileSync;
 
 function main() {
   // A copy: programs may clear process.env (esbuild's Go runtime does) before the exit handler.
   const env = { ...process.env };
-  const runtimePath = env.WASABI_RUNTIME || path.join(__dirname, "runtime.js");
+  const r3 = env.WASABI_HOOKS === "r3";
+  const runtimePath = env.WASABI_RUNTIME || path.join(__dirname, r3 ? "recorder.js" : "runtime.js");
   vm.runInThisContext(fs.readFileSync(runtimePath, "utf8"), { filename: runtimePath });
-  const Wasabi = globalThis.Wasabi;
-  const { native } = Wasabi[Symbol.for("wasabi.runtime")];
+  const Wasabi = r3 ? globalThis.R3 : globalThis.Wasabi;
+  const runtime = Wasabi[Symbol.for("wasabi.runtime")];
+  const { native } = runtime;
+  // The recorder rewords the CompileError of engines without multi-memory; runtime.js has no need.
+  const explain = runtime.explainCompileError || ((e) => e);
   // The runtime's patched instantiate, which links hooks to instrumented modules.
   const linking = { instantiate: WebAssembly.instantiate };
 
@@ -40,11 +54,14 @@ function main() {
 
   const instrumenter = new Instrumenter({
     bin: env.WASABI_BIN,
+    binArgs: (env.WASABI_BIN_ARGS || "").split(" ").filter(Boolean),
     hooks: env.WASABI_HOOKS || "",
     cacheDir: env.WASABI_CACHE,
   });
   // A module compiled elsewhere (e.g. sent to this worker) may carry an id not loaded here.
-  Wasabi.resolveEntry = (id) => instrumenter.entryFor(id);
+  // The recorder needs no registration: r3 modules carry their metadata.
+  if (!r3) Wasabi.resolveEntry = (id) => instrumenter.entryFor(id);
+  const sourceName = r3 ? trackFileReads() : undefined;
 
   // Undici (fetch) compiles its HTTP parser from Wasm: that is node's, not the program's.
   function fromNodeInternals(patchedFunction) {
@@ -64,7 +81,12 @@ function main() {
       : ArrayBuffer.isView(source) ? new Uint8Array(source.buffer, source.byteOffset, source.byteLength)
       : undefined;
     if (bytes === undefined || (caller !== undefined && fromNodeInternals(caller))) return source;
-    return instrumenter.instrument(bytes);
+    const instrumented = instrumenter.instrument(bytes);
+    if (r3 && instrumented !== bytes) {
+      const sha = crypto.createHash("sha256").update(bytes).digest("hex");
+      Wasabi.noteOriginal(sha, bytes, sourceName(source, bytes));
+    }
+    return instrumented;
   }
 
   async function responseBytes(source) {
@@ -80,16 +102,23 @@ function main() {
 
   function Module(bytes) {
     if (new.target === undefined) throw new TypeError("WebAssembly.Module must be invoked with 'new'");
-    return Reflect.construct(native.Module, [instrumentSource(bytes, Module)], new.target);
+    const source = instrumentSource(bytes, Module);
+    try {
+      return Reflect.construct(native.Module, [source], new.target);
+    } catch (e) {
+      throw explain(e);
+    }
   }
   // Sharing the prototype keeps `instanceof WebAssembly.Module` true for every module.
   Module.prototype = native.Module.prototype;
   // The program should see the imports and exports it expects, not the instrumentation's.
+  const hiddenImport = r3 ? (i) => i.module === "__r3" : (i) => i.module === "__wasabi_hooks";
+  const hiddenExport = r3 ? (e) => e.name.startsWith("__r3_") : (e) => e.name === "__wasabi_functions";
   Module.imports = function imports(module) {
-    return native.Module.imports(module).filter((i) => i.module !== "__wasabi_hooks");
+    return native.Module.imports(module).filter((i) => !hiddenImport(i));
   };
   Module.exports = function exports(module) {
-    return native.Module.exports(module).filter((e) => e.name !== "__wasabi_functions");
+    return native.Module.exports(module).filter((e) => !hiddenExport(e));
   };
   Module.customSections = native.customSections;
 
@@ -97,13 +126,15 @@ function main() {
     Module,
     compile(source) {
       try {
-        return native.compile.call(WebAssembly, instrumentSource(source, patched.compile));
+        return native.compile.call(WebAssembly, instrumentSource(source, patched.compile))
+          .catch((e) => { throw explain(e); });
       } catch (e) {
         return Promise.reject(e);
       }
     },
     async compileStreaming(source) {
-      return native.compile.call(WebAssembly, instrumentSource(await responseBytes(source), undefined));
+      return native.compile.call(WebAssembly, instrumentSource(await responseBytes(source), undefined))
+        .catch((e) => { throw explain(e); });
     },
     instantiate(source, imports) {
       if (source instanceof native.Module) return linking.instantiate(source, imports);
@@ -128,15 +159,84 @@ function main() {
     value: Module, writable: true, configurable: true, enumerable: false,
   });
 
-  if (env.WASABI_RESULT && isMainThread) {
+  // The recorder writes its traces at exit by itself.
+  if (!r3 && env.WASABI_RESULT && isMainThread) {
     process.on("exit", () => writeResult(Wasabi, env.WASABI_RESULT));
+  }
+}
+
+/**
+ * R3 mode: remembers which file the bytes returned by fs reads came from, so that a trace can
+ * be named after its module file (best effort: a copy of the bytes is not recognized, except
+ * for a .wasm file of the same length). Returns (source, bytes) -> name or undefined.
+ */
+function trackFileReads() {
+  const names = new WeakMap(); // Buffer, or its ArrayBuffer if not shared -> name
+  const wasmByLength = new Map(); // byte length of a read .wasm file -> name
+  function remember(file, data) {
+    if (!ArrayBuffer.isView(data)) return; // read as a string
+    const name = fileName(file);
+    if (name === undefined) return;
+    names.set(data, name);
+    // Small Buffers share a pooled ArrayBuffer with unrelated data: only whole ones count.
+    if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) names.set(data.buffer, name);
+    if (/\.wasm$/i.test(String(file))) wasmByLength.set(data.byteLength, name);
+  }
+
+  const { readFileSync, readFile } = fs;
+  fs.readFileSync = function readFileSync_(file, ...rest) {
+    const data = readFileSync.call(this, file, ...rest);
+    remember(file, data);
+    return data;
+  };
+  fs.readFile = function readFile_(file, ...rest) {
+    const callback = rest[rest.length - 1];
+    if (typeof callback === "function") {
+      rest[rest.length - 1] = function (error, data) {
+        if (!error) remember(file, data);
+        return Reflect.apply(callback, this, arguments);
+      };
+    }
+    return readFile.call(this, file, ...rest);
+  };
+  const promisesReadFile = fs.promises.readFile;
+  fs.promises.readFile = async function readFile_(file, ...rest) {
+    const data = await promisesReadFile.call(this, file, ...rest);
+    remember(file, data);
+    return data;
+  };
+  for (const [patched, original] of [[fs.readFileSync, readFileSync], [fs.readFile, readFile],
+    [fs.promises.readFile, promisesReadFile]]) {
+    Object.defineProperty(patched, "name", { value: original.name });
+    Object.defineProperty(patched, "length", { value: original.length });
+  }
+  // ES modules importing { readFileSync } from "node:fs" see the patched functions too.
+  require("node:module").syncBuiltinESMExports();
+
+  return (source, bytes) => {
+    const name = names.get(source) ?? (ArrayBuffer.isView(source) ? names.get(source.buffer) : undefined);
+    return name ?? wasmByLength.get(bytes.byteLength);
+  };
+}
+
+/** The file name without directory and extension, for a path, file URL or Buffer; else undefined. */
+function fileName(file) {
+  try {
+    const p = typeof file === "string" ? file
+      : file instanceof URL ? url.fileURLToPath(file)
+      : Buffer.isBuffer(file) ? file.toString()
+      : undefined; // a file descriptor or FileHandle: no name
+    return p === undefined ? undefined : path.parse(p).name || undefined;
+  } catch {
+    return undefined;
   }
 }
 
 /** Runs wasabi on module bytes, at most once per distinct input across the processes of a run. */
 class Instrumenter {
-  constructor({ bin, hooks, cacheDir }) {
+  constructor({ bin, binArgs, hooks, cacheDir }) {
     this.bin = bin;
+    this.binArgs = binArgs;
     this.hooks = hooks;
     this.explicitCache = cacheDir;
     this.cacheDir = undefined;
@@ -169,14 +269,14 @@ class Instrumenter {
       }
     }
     const key = crypto.createHash("sha256").update(bytes)
-      .update(`\0${this.hooks}\0${this.bin}\0${this.binVersion}`).digest("hex");
+      .update(`\0${this.hooks}\0${this.bin}\0${this.binArgs.join(" ")}\0${this.binVersion}`).digest("hex");
     let out = this.byKey.get(key);
     if (out === undefined) {
       const dir = path.join(this.cache(), key);
       const wasm = path.join(dir, "module.wasm");
       const js = path.join(dir, "module.wasabi.js");
       if (fs.existsSync(js) || this.run(bytes, dir)) {
-        out = fs.readFileSync(wasm);
+        out = readBytes(wasm);
         this.load(js);
       } else {
         out = bytes; // invalid: the engine rejects the original bytes with its own CompileError
@@ -195,7 +295,7 @@ class Instrumenter {
       const input = path.join(tmp, "module.wasm");
       const outDir = path.join(tmp, "out");
       fs.writeFileSync(input, bytes);
-      const args = ["--node", "-o", outDir, ...(this.hooks ? [`--hooks=${this.hooks}`] : []), input];
+      const args = [...this.binArgs, "--node", "-o", outDir, ...(this.hooks ? [`--hooks=${this.hooks}`] : []), input];
       try {
         execFileSync(this.bin, args, { stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 << 20 });
       } catch (e) {
@@ -205,7 +305,7 @@ class Instrumenter {
           ` (${e.code === "ENOENT" ? `${this.bin} not found` : `exit ${e.status}`})` +
           (stderr ? `:\n${stderr}` : ""));
       }
-      const id = customSection(fs.readFileSync(path.join(outDir, "module.wasm")), "wasabi");
+      const id = customSection(readBytes(path.join(outDir, "module.wasm")), "wasabi");
       try {
         fs.renameSync(outDir, dir);
       } catch (e) {

@@ -61,9 +61,10 @@ function wabt() {
   return wabtPromise;
 }
 
+// multi_memory: hand-written r3-instrumented modules have a shadow memory.
 const FEATURES = {
   annotations: true, simd: true, reference_types: true, bulk_memory: true,
-  multi_value: true, threads: true, sat_float_to_int: true, sign_extension: true,
+  multi_value: true, threads: true, sat_float_to_int: true, sign_extension: true, multi_memory: true,
 };
 
 /** .wat text -> Uint8Array of the binary module. `(@custom "name" "content")` is supported. */

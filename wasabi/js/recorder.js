@@ -1,0 +1,1421 @@
+/*
+ * R3 recorder: links r3-instrumented modules (`wasabi --hooks r3`) and records, per instance,
+ * what the module sees of its host into a binary R3 trace (docs/trace-format.md). The
+ * instrumented module reports reads of host-changed memory through the import __r3.sync and
+ * keeps a shadow copy of memory 0 in memory 1; everything else (calls across the boundary,
+ * host changes to tables, globals and memory size) is observed here, at the boundary.
+ *
+ * Like runtime.js this text may be evaluated many times in one realm (it heads every generated
+ * NAME.wasabi.js); only the first evaluation installs anything, later ones return the same
+ * object. No top-level `let`/`const`, so that it also works as a repeated classic <script>.
+ *
+ * Terms: the module "has control" while its code runs (from an export call or the start
+ * function until it returns, except while one of its imports runs); otherwise the host has.
+ * Host changes are only looked for at host -> module transitions.
+ */
+var R3 = (function () {
+  "use strict";
+
+  const RUNTIME = Symbol.for("wasabi.runtime");
+  const previous = globalThis.R3;
+  if (previous != null && previous[RUNTIME] !== undefined) return previous;
+
+  const native = {
+    Module: WebAssembly.Module,
+    Instance: WebAssembly.Instance,
+    compile: WebAssembly.compile,
+    compileStreaming: WebAssembly.compileStreaming,
+    instantiate: WebAssembly.instantiate,
+    instantiateStreaming: WebAssembly.instantiateStreaming,
+    customSections: WebAssembly.Module.customSections,
+  };
+  // Captured separately: the preload replaces Module.imports by a version hiding "__r3".
+  const moduleImports = WebAssembly.Module.imports;
+  const TablePrototype = WebAssembly.Table.prototype;
+  const tableGet = TablePrototype.get;
+  const tableSet = TablePrototype.set;
+  const tableGrow = TablePrototype.grow;
+  const tableLength = Object.getOwnPropertyDescriptor(TablePrototype, "length").get;
+
+  const PAGE = 65536;
+  // sync() compares whole 4 KiB windows around a read: host writes are usually larger than
+  // one load, and taking the neighbourhood along saves a sync call per later load.
+  const WINDOW = 4096;
+  // Runs of differing bytes closer than this are one memory_write: an event costs more than
+  // a few unchanged bytes.
+  const MERGE_GAP = 8;
+  // In node, encoded bytes go to the trace file in chunks of about this size.
+  const SPILL_BYTES = 1 << 20;
+
+  // Event and value variant indices of the postcard encoding (r3-hooks/src/trace/mod.rs).
+  const EXPORT_CALL = 0, EXPORT_RETURN = 1, EXPORT_TRAP = 2, EXPORT_THROW = 3, IMPORT_CALL = 4,
+    IMPORT_RETURN = 5, IMPORT_THROW = 6, MEMORY_WRITE = 7, MEMORY_GROW = 8, TABLE_SET = 9,
+    TABLE_GROW = 10, GLOBAL_SET = 11, END = 12;
+  const V_I32 = 0, V_I64 = 1, V_F32 = 2, V_F64 = 3, V_FUNCREF = 5, V_EXTERNREF = 6;
+  // Type codes of the metadata, as char codes so that hot paths switch on small integers.
+  const T_I32 = 105, T_I64 = 73, T_F32 = 102, T_F64 = 70, T_V128 = 118, T_FUNCREF = 114, T_EXTERNREF = 101;
+  // Largest encoding of one value (v128: tag + 16 bytes), for reserving space per event.
+  const MAX_VALUE = 17;
+  const MAGIC = [0x52, 0x33, 0x54, 0x52, 0x41, 0x43, 0x45, 0x00]; // "R3TRACE\0"
+  const EMPTY8 = new Uint8Array(0);
+  const EMPTY32 = new Int32Array(0);
+
+  // sync() skips equal stretches with this module: 16 bytes per step in Wasm SIMD are about six
+  // times faster than the best JS loop over words. Engines that record have multi-memory and
+  // SIMD; if one cannot compile it anyway, the JS word loop does all the work. Its text:
+  //   (module
+  //     (import "r3" "memory" (memory $m 0))
+  //     (import "r3" "shadow" (memory $s 0))
+  //     ;; The first 16-byte block at or after `at` that differs, or where no whole block is left.
+  //     (func (export "diff") (param $at i32) (param $end i32) (result i32)
+  //       (block $done
+  //         (loop $next
+  //           (br_if $done (i32.gt_u (i32.add (local.get $at) (i32.const 16)) (local.get $end)))
+  //           (br_if $done (v128.any_true (v128.xor (v128.load $m (local.get $at))
+  //                                                 (v128.load $s (local.get $at)))))
+  //           (local.set $at (i32.add (local.get $at) (i32.const 16)))
+  //           (br $next)))
+  //       (local.get $at)))
+  const DIFF_MODULE = [
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x07, 0x01, 0x60, 0x02, 0x7f, 0x7f, 0x01,
+    0x7f, 0x02, 0x1b, 0x02, 0x02, 0x72, 0x33, 0x06, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 0x02, 0x00,
+    0x00, 0x02, 0x72, 0x33, 0x06, 0x73, 0x68, 0x61, 0x64, 0x6f, 0x77, 0x02, 0x00, 0x00, 0x03, 0x02,
+    0x01, 0x00, 0x07, 0x08, 0x01, 0x04, 0x64, 0x69, 0x66, 0x66, 0x00, 0x00, 0x0a, 0x32, 0x01, 0x30,
+    0x00, 0x02, 0x40, 0x03, 0x40, 0x20, 0x00, 0x41, 0x10, 0x6a, 0x20, 0x01, 0x4b, 0x0d, 0x01, 0x20,
+    0x00, 0xfd, 0x00, 0x04, 0x00, 0x20, 0x00, 0xfd, 0x00, 0x44, 0x01, 0x00, 0xfd, 0x51, 0xfd, 0x53,
+    0x0d, 0x01, 0x20, 0x00, 0x41, 0x10, 0x6a, 0x21, 0x00, 0x0c, 0x00, 0x0b, 0x0b, 0x20, 0x00, 0x0b,
+  ];
+  let diffModule; // compiled on first use; null if this engine cannot
+
+  const host = nodeHost();
+  const contexts = []; // recording contexts of instances, in instantiation order
+  const infos = new WeakMap(); // WebAssembly.Module -> module info, or null if not r3
+  const instanceCounts = new Map(); // module sha256 -> instances created so far
+  const originals = new Map(); // module sha256 -> {bytes, name} from the preload
+  const namesInUse = new Map(); // trace name -> module sha256
+  const writtenModules = new Set(); // module sha256 whose original bytes were written
+  const finishedTraces = []; // {name, instance, bytes | file}
+  const tableOwners = new WeakMap(); // WebAssembly.Table -> [ctx, table index, ...]
+  // Host-facing wrappers of module functions, and back: one wrapper per function object keeps
+  // identity (exports.f === exports.f, a function read twice from a table).
+  const wrapperOf = new WeakMap();
+  const nativeOf = new WeakMap();
+  const warnedOnce = new Set();
+
+  // Node specifics, undefined in browsers. The recorder may run as a classic script without
+  // `require` (the preload evaluates it with vm.runInThisContext), hence getBuiltinModule.
+  function nodeHost() {
+    if (typeof process !== "object" || process === null || process.versions == null ||
+        typeof process.versions.node !== "string") return undefined;
+    const load = typeof process.getBuiltinModule === "function" ? (name) => process.getBuiltinModule(name)
+      : typeof require === "function" ? require : undefined;
+    if (load === undefined) return undefined;
+    const fs = load("fs");
+    const path = load("path");
+    // __dirname: the directory of the generated NAME.wasabi.js when it is loaded as CommonJS.
+    const dir = process.env.R3_TRACE_DIR || (typeof __dirname === "string" ? __dirname : process.cwd());
+    return { fs, path, dir: path.resolve(dir), process };
+  }
+
+  function warn(message) {
+    try {
+      if (typeof process === "object" && process !== null && process.stderr) {
+        process.stderr.write(`r3: ${message}\n`);
+      } else if (typeof console === "object") {
+        console.warn(`r3: ${message}`);
+      }
+    } catch {
+      // Nowhere left to report to; recording goes on.
+    }
+  }
+
+  function warnOnce(key, message) {
+    if (warnedOnce.has(key)) return;
+    warnedOnce.add(key);
+    warn(message);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Strings. Only metadata (decoded once per module), export names (encoded once per
+  // function) and trap messages pass here, so simple loops do.
+
+  const decoder = typeof TextDecoder === "function" ? new TextDecoder() : undefined;
+  function decodeUtf8(buffer) {
+    if (decoder !== undefined) return decoder.decode(buffer);
+    const bytes = new Uint8Array(buffer);
+    let binary = "";
+    for (let i = 0; i < bytes.length; i++) binary += String.fromCharCode(bytes[i]);
+    return decodeURIComponent(escape(binary));
+  }
+
+  // Lone surrogates become U+FFFD, as with TextEncoder.
+  function encodeUtf8(s) {
+    const out = [];
+    for (let i = 0; i < s.length; i++) {
+      let c = s.codePointAt(i);
+      if (c > 0xffff) i++;
+      else if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd;
+      if (c < 0x80) out.push(c);
+      else if (c < 0x800) out.push(0xc0 | (c >> 6), 0x80 | (c & 63));
+      else if (c < 0x10000) out.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
+      else out.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 63), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // The postcard encoder. Each event reserves an upper bound of its size once and then writes
+  // without checks. `spill` (node) takes full buffers out to the trace file, so the buffer
+  // stays around SPILL_BYTES however long the run.
+
+  const scratch = new DataView(new ArrayBuffer(8));
+
+  class Encoder {
+    constructor(spill) {
+      this.buf = new Uint8Array(spill === undefined ? 4096 : 16384);
+      this.pos = 0;
+      this.spill = spill;
+    }
+
+    reserve(n) {
+      if (this.pos + n > this.buf.length) this.makeRoom(n);
+    }
+
+    makeRoom(n) {
+      if (this.full()) {
+        const spilled = this.spill(this.buf, this.pos);
+        this.pos = 0;
+        // A failed spill (reported there) drops the bytes; the caller still gets its room.
+        if (spilled === false) this.spill = undefined;
+        if (n <= this.buf.length) return;
+      }
+      // Spilling keeps the buffer below 2 * SPILL_BYTES; only a single larger event grows it beyond.
+      let size = this.buf.length * 2;
+      while (size < this.pos + n) size *= 2;
+      const buf = new Uint8Array(size);
+      buf.set(this.buf.subarray(0, this.pos));
+      this.buf = buf;
+    }
+
+    // Full when spilling pays off: checked between events, and when the buffer is out of room.
+    full() {
+      return this.spill !== undefined && this.pos >= SPILL_BYTES;
+    }
+
+    byte(b) {
+      this.buf[this.pos++] = b;
+    }
+
+    // Unsigned LEB128 of an unsigned 32-bit integer.
+    u32(n) {
+      const buf = this.buf;
+      let pos = this.pos;
+      while (n >= 0x80) {
+        buf[pos++] = (n & 0x7f) | 0x80;
+        n >>>= 7;
+      }
+      buf[pos++] = n;
+      this.pos = pos;
+    }
+
+    // Unsigned LEB128 of the 64-bit integer hi * 2^32 + lo (both unsigned 32-bit), without
+    // BigInt arithmetic.
+    u64(lo, hi) {
+      const buf = this.buf;
+      let pos = this.pos;
+      while (hi !== 0) {
+        buf[pos++] = (lo & 0x7f) | 0x80;
+        lo = ((lo >>> 7) | (hi << 25)) >>> 0;
+        hi >>>= 7;
+      }
+      this.pos = pos;
+      this.u32(lo);
+    }
+
+    // A non-negative integer Number (addresses, sizes: may exceed 32 bits).
+    num(n) {
+      if (n <= 0xffffffff) this.u32(n);
+      else this.u64(n % 0x100000000, Math.floor(n / 0x100000000));
+    }
+
+    bigU64(b) {
+      scratch.setBigUint64(0, b, true);
+      this.u64(scratch.getUint32(0, true), scratch.getUint32(4, true));
+    }
+
+    i32(n) {
+      this.u32(((n << 1) ^ (n >> 31)) >>> 0);
+    }
+
+    // Zigzag on the two halves: (v << 1) ^ (v >> 63).
+    i64(b) {
+      scratch.setBigInt64(0, b, true);
+      const lo = scratch.getUint32(0, true);
+      const hi = scratch.getInt32(4, true);
+      const sign = hi >> 31;
+      this.u64(((lo << 1) ^ sign) >>> 0, (((hi << 1) | (lo >>> 31)) ^ sign) >>> 0);
+    }
+
+    f32(x) {
+      scratch.setFloat32(0, x, true);
+      this.u32(scratch.getUint32(0, true));
+    }
+
+    f64(x) {
+      scratch.setFloat64(0, x, true);
+      this.u64(scratch.getUint32(0, true), scratch.getUint32(4, true));
+    }
+
+    raw(bytes) {
+      this.buf.set(bytes, this.pos);
+      this.pos += bytes.length;
+    }
+
+    string(s) {
+      const bytes = encodeUtf8(s);
+      this.reserve(5 + bytes.length);
+      this.u32(bytes.length);
+      this.raw(bytes);
+    }
+
+    bytes() {
+      return this.buf.slice(0, this.pos);
+    }
+  }
+
+  // A string as postcard writes it (length, then UTF-8), for names written per call.
+  function encodedString(s) {
+    const bytes = encodeUtf8(s);
+    const e = new Encoder(undefined);
+    e.reserve(5 + bytes.length);
+    e.u32(bytes.length);
+    e.raw(bytes);
+    return e.bytes();
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // JS values -> Wasm values, as the engine converts them (ToWebAssemblyValue). Converting
+  // here, once, lets the recorded value be exactly what the module gets, and runs user
+  // valueOf()s once. i64 and funcref go through a scratch global: its setter is the engine's
+  // own conversion, errors included.
+
+  const scratchI64 = new WebAssembly.Global({ value: "i64", mutable: true }, 0n);
+  const scratchFuncref = new WebAssembly.Global({ value: "anyfunc", mutable: true }, null);
+
+  function toWasm(type, v) {
+    switch (type) {
+      case T_I32: return v | 0;
+      case T_I64:
+        if (typeof v === "bigint") return BigInt.asIntN(64, v);
+        scratchI64.value = v;
+        return scratchI64.value;
+      case T_F32: return Math.fround(v);
+      case T_F64: return +v;
+      case T_FUNCREF:
+        scratchFuncref.value = unwrap(v);
+        return scratchFuncref.value;
+      case T_EXTERNREF: return v;
+      default: throw new TypeError("r3: a v128 value cannot cross the JavaScript boundary");
+    }
+  }
+
+  // Converts args in place to the function's parameter types (missing ones from undefined).
+  function toWasmArgs(types, args) {
+    for (let i = 0; i < types.length; i++) args[i] = toWasm(types.charCodeAt(i), args[i]);
+  }
+
+  // What an import returned, as the result types of the import.
+  function toWasmResults(types, value) {
+    if (types.length === 0) return undefined;
+    if (types.length === 1) return toWasm(types.charCodeAt(0), value);
+    if (value === null || (typeof value !== "object" && typeof value !== "function") ||
+        typeof value[Symbol.iterator] !== "function") {
+      throw new TypeError(`an import with ${types.length} results must return an iterable`);
+    }
+    const values = Array.from(value);
+    if (values.length !== types.length) {
+      throw new TypeError(`an import with ${types.length} results returned ${values.length} values`);
+    }
+    for (let i = 0; i < values.length; i++) values[i] = toWasm(types.charCodeAt(i), values[i]);
+    return values;
+  }
+
+  function unwrap(f) {
+    const n = nativeOf.get(f);
+    return n === undefined ? f : n;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Modules.
+
+  function isModule(value) {
+    if (value instanceof native.Module) return true;
+    if (value === null || typeof value !== "object") return false;
+    try {
+      native.customSections(value, "");
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  function infoOf(module) {
+    let info = infos.get(module);
+    if (info === undefined) {
+      const sections = native.customSections(module, "r3");
+      info = sections.length === 0 ? null : moduleInfo(module, sections[0]);
+      infos.set(module, info);
+    }
+    return info;
+  }
+
+  function moduleInfo(module, section) {
+    let meta;
+    try {
+      meta = JSON.parse(decodeUtf8(section));
+    } catch (e) {
+      throw new WebAssembly.LinkError(`r3: the module's "r3" section is no valid JSON: ${e.message}`);
+    }
+    if (meta === null || meta.version !== 1) {
+      throw new WebAssembly.LinkError(`r3: the module's metadata has version ${meta && meta.version}, ` +
+        "this recorder reads version 1 (instrument it again with the matching wasabi)");
+    }
+    const functionImports = moduleImports(module).filter((i) => i.kind === "function" && i.module !== "__r3");
+    if (functionImports.length !== meta.imported_functions) {
+      throw new WebAssembly.LinkError(`r3: the metadata says ${meta.imported_functions} function imports, ` +
+        `the module has ${functionImports.length}`);
+    }
+    const params = [];
+    const results = [];
+    for (const signature of meta.functions) {
+      const bar = signature.indexOf("|");
+      params.push(signature.slice(0, bar));
+      results.push(signature.slice(bar + 1));
+    }
+    return { meta, params, results, functionImports, imported: meta.imported_functions };
+  }
+
+  // v128 cannot cross the JS boundary: the engine throws a TypeError before any code runs, so
+  // calls of such functions are left to it, unrecorded.
+  const crossesBoundary = (params, results) => !params.includes("v") && !results.includes("v");
+
+  function traceName(sha, meta) {
+    const noted = originals.get(sha);
+    let name = (noted && noted.name) || meta.name || `module-${sha.slice(0, 8)}`;
+    name = String(name).replace(/[^A-Za-z0-9._-]/g, "_");
+    // Two different modules of the same name must not overwrite each other's traces.
+    const owner = namesInUse.get(name);
+    if (owner !== undefined && owner !== sha) name = `${name}-${sha.slice(0, 8)}`;
+    namesInUse.set(name, sha);
+    return name;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // The recording context of one instance.
+
+  class Context {
+    constructor(info, imports) {
+      const meta = info.meta;
+      this.info = info;
+      this.sha = meta.module_sha256;
+      this.instance = instanceCounts.get(this.sha) || 0;
+      instanceCounts.set(this.sha, this.instance + 1);
+      this.name = traceName(this.sha, meta);
+      this.enc = new Encoder(host === undefined ? undefined : (buf, n) => this.spill(buf, n));
+      this.control = true; // instantiation runs the start function
+      this.recording = true;
+      this.fresh = true; // no module activity yet (see begin)
+      this.instantiatedYet = false;
+      this.hasThrown = false;
+      this.thrown = undefined; // the exception an import threw, while it unwinds the module
+      this.calls = 0; // call events written, for end.naive_events
+      this.nativeExports = undefined;
+      this.functions = undefined; // __r3_functions
+      this.indices = undefined; // function object -> original index, built on first use
+      this.exportNames = new Map(); // function object -> its first export name
+      this.externIds = new Map();
+      this.memory = undefined;
+      this.shadow = undefined;
+      // Views of memory 0 and the shadow; empty until first needed. Growth detaches a buffer,
+      // which empties its views: that, not a `buffer` getter call per sync, says they are stale.
+      this.m8 = EMPTY8;
+      this.s8 = EMPTY8;
+      this.m32 = EMPTY32;
+      this.s32 = EMPTY32;
+      this.diff = undefined; // the DIFF_MODULE's diff on memory 0 and the shadow, if available
+      this.globals = []; // reachable host-visible mutable globals: {index, type, obj, last}
+      this.tables = []; // reachable host-visible tables: {index, type, obj, size}
+      this.pendingSets = []; // table writes of the host: table index, entry index, value, ...
+      this.fd = undefined;
+      this.tmp = undefined;
+      this.header();
+      this.imports = this.link(imports);
+      contexts.push(this);
+    }
+
+    header() {
+      const e = this.enc;
+      e.reserve(MAGIC.length + 5);
+      e.raw(MAGIC);
+      e.u32(1); // version
+      e.string(this.sha);
+      e.reserve(5);
+      e.u32(this.instance);
+    }
+
+    // ---- linking
+
+    link(imports) {
+      const linked = Object.create(imports === undefined ? null : imports);
+      this.linkFunctions(imports, linked);
+      const meta = this.info.meta;
+      if (meta.memory != null) this.linkMemory(meta.memory, imports, linked);
+      for (const g of meta.globals || []) if (g.import != null) this.linkGlobal(g, imports);
+      for (const t of meta.tables || []) if (t.import != null) this.linkTable(t, imports);
+      return linked;
+    }
+
+    linkFunctions(imports, linked) {
+      // Wrappers by namespace and name, in import order: a name imported twice needs a
+      // wrapper per import (they record different indices).
+      const byName = new Map();
+      const imps = this.info.functionImports;
+      for (let k = 0; k < imps.length; k++) {
+        const { module: ns, name } = imps[k];
+        const space = namespace(imports, ns);
+        const real = space === undefined ? undefined : space[name];
+        if (typeof real !== "function") continue; // the engine reports the LinkError
+        const key = `${ns}\0${name}`;
+        if (!byName.has(key)) byName.set(key, { ns, name, space, wrappers: [] });
+        byName.get(key).wrappers.push(this.importWrapper(k, real));
+      }
+      const spaces = new Map();
+      for (const { ns, name, space, wrappers } of byName.values()) {
+        if (!spaces.has(ns)) {
+          spaces.set(ns, Object.create(space));
+          define(linked, ns, spaces.get(ns));
+        }
+        defineImport(spaces.get(ns), name, wrappers);
+      }
+    }
+
+    linkMemory(mem, imports, linked) {
+      let memory;
+      if (mem.import != null) {
+        const space = namespace(imports, mem.import[0]);
+        memory = space === undefined ? undefined : space[mem.import[1]];
+        if (!(memory instanceof WebAssembly.Memory)) {
+          // The engine reports the LinkError; __r3 must not fail first with a confusing one.
+          define(linked, "__r3", { shadow: new WebAssembly.Memory({ initial: mem.initial }), sync() {} });
+          return;
+        }
+        const pages = memory.buffer.byteLength / PAGE;
+        if (pages > mem.initial) this.memoryGrow(pages);
+      } else {
+        const descriptor = { initial: mem.initial };
+        if (mem.maximum != null) descriptor.maximum = mem.maximum;
+        memory = new WebAssembly.Memory(descriptor);
+      }
+      this.memory = memory;
+      this.shadow = new WebAssembly.Memory({ initial: memory.buffer.byteLength / PAGE });
+      this.diff = diffFunction(memory, this.shadow);
+      const ctx = this;
+      const r3 = { shadow: this.shadow, sync: (addr, offset, len) => ctx.sync(addr, offset, len) };
+      if (mem.import == null) r3.memory = memory;
+      define(linked, "__r3", r3);
+    }
+
+    linkGlobal(g, imports) {
+      const space = namespace(imports, g.import[0]);
+      const v = space === undefined ? undefined : space[g.import[1]];
+      const type = g.type.charCodeAt(0);
+      if (type === T_V128) return;
+      let value;
+      try {
+        value = v instanceof WebAssembly.Global ? v.value : toWasm(type, v);
+      } catch {
+        return; // not linkable: the engine reports the LinkError
+      }
+      this.globalSet(g.index, type, value);
+      if (g.mutable && v instanceof WebAssembly.Global) {
+        this.globals.push({ index: g.index, type, obj: v, last: value });
+      }
+    }
+
+    linkTable(t, imports) {
+      const space = namespace(imports, t.import[0]);
+      const table = space === undefined ? undefined : space[t.import[1]];
+      if (!(table instanceof WebAssembly.Table)) return;
+      const size = tableLength.call(table);
+      const entry = { index: t.index, type: t.type.charCodeAt(0), obj: table, size };
+      if (size > t.initial) this.tableGrow(entry, size);
+      this.tableContents(entry);
+      this.adoptTable(entry);
+    }
+
+    // What the host put into an imported table before the module existed. Functions of this
+    // instance cannot be among it, so funcref entries have no index to record.
+    tableContents(entry) {
+      for (let i = 0; i < entry.size; i++) {
+        const v = tableGet.call(entry.obj, i);
+        if (v === null) continue;
+        if (entry.type === T_FUNCREF) {
+          warnOnce(`early:${this.sha}:${entry.index}`, `table ${entry.index} of ${this.name} holds functions ` +
+            "of other modules from before the instantiation; they are recorded as null");
+          return;
+        }
+        this.tableSet(entry, i, v);
+      }
+    }
+
+    adoptTable(entry) {
+      this.tables.push(entry);
+      let owners = tableOwners.get(entry.obj);
+      if (owners === undefined) tableOwners.set(entry.obj, (owners = []));
+      owners.push(this, entry);
+    }
+
+    // After the engine created the instance: exported items are reachable now, and the host
+    // gets exports with wrapped functions and without the instrumentation's.
+    instantiated(instance) {
+      const exports = instance.exports;
+      if (!(exports.__r3_functions instanceof WebAssembly.Table)) {
+        this.failed();
+        throw new WebAssembly.LinkError("r3: the instrumented module does not export __r3_functions");
+      }
+      this.nativeExports = exports;
+      this.functions = exports.__r3_functions;
+      const meta = this.info.meta;
+      for (const g of meta.globals || []) {
+        if (g.import == null && g.mutable && g.type !== "v") this.adoptGlobal(g, exports[g.export[0]]);
+      }
+      for (const t of meta.tables || []) {
+        if (t.import == null) this.adoptExportedTable(t, exports[t.export[0]]);
+      }
+      const visible = Object.create(null);
+      for (const key of Object.keys(exports)) {
+        if (key.startsWith("__r3_")) continue;
+        const v = exports[key];
+        if (typeof v === "function" && !this.exportNames.has(v)) this.exportNames.set(v, key);
+        visible[key] = typeof v === "function" ? entryWrapper(this, v) : v;
+      }
+      Object.freeze(visible);
+      // An own property in front of the prototype's getter: the object keeps its brand.
+      Object.defineProperty(instance, "exports", { value: visible, writable: false, enumerable: false, configurable: true });
+      this.fresh = false;
+      this.instantiatedYet = true;
+      this.control = false;
+      return instance;
+    }
+
+    adoptGlobal(g, obj) {
+      if (!(obj instanceof WebAssembly.Global)) return;
+      this.globals.push({ index: g.index, type: g.type.charCodeAt(0), obj, last: obj.value });
+    }
+
+    adoptExportedTable(t, obj) {
+      if (!(obj instanceof WebAssembly.Table)) return;
+      this.adoptTable({ index: t.index, type: t.type.charCodeAt(0), obj, size: tableLength.call(obj) });
+    }
+
+    // The instantiation failed (link error, trap in the start function): no instance, so no
+    // trace, and the instance number is free again unless a later instantiation took one.
+    failed() {
+      this.recording = false;
+      this.control = false;
+      const i = contexts.indexOf(this);
+      if (i >= 0) contexts.splice(i, 1);
+      for (const t of this.tables) {
+        const owners = tableOwners.get(t.obj);
+        const at = owners.indexOf(this);
+        if (at >= 0) owners.splice(at, 2);
+      }
+      if (instanceCounts.get(this.sha) === this.instance + 1) instanceCounts.set(this.sha, this.instance);
+      this.closeFile(false);
+    }
+
+    // ---- functions
+
+    // Original function index of a function object, via __r3_functions (undefined before the
+    // instantiation finished, and for functions of other instances).
+    indexOf(f) {
+      let indices = this.indices;
+      if (indices === undefined) {
+        const table = this.functions;
+        if (table === undefined) return undefined;
+        indices = new Map();
+        for (let i = 0, n = tableLength.call(table); i < n; i++) {
+          const g = tableGet.call(table, i);
+          // The same function at two indices (one host function imported twice): the first.
+          if (g !== null && !indices.has(g)) indices.set(g, i);
+        }
+        this.indices = indices;
+      }
+      return indices.get(f);
+    }
+
+    importWrapper(k, real) {
+      const params = this.info.params[k];
+      const results = this.info.results[k];
+      if (!crossesBoundary(params, results)) return real;
+      const ctx = this;
+      return function (...args) {
+        // The host calling its own function (e.g. read from a table): nothing the module sees.
+        if (!ctx.control || !ctx.recording) return Reflect.apply(real, undefined, args);
+        return ctx.callImport(k, real, params, results, args);
+      };
+    }
+
+    callImport(k, real, params, results, args) {
+      if (this.fresh) this.begin();
+      this.importCall(k, params, args);
+      this.control = false;
+      let value;
+      try {
+        value = toWasmResults(results, Reflect.apply(real, undefined, args));
+      } catch (e) {
+        this.control = true;
+        if (this.recording) this.importThrow(k, e);
+        throw e;
+      }
+      this.control = true;
+      // R3.finish() inside the import ended the trace: nothing may follow its end event.
+      if (!this.recording) return value;
+      this.importReturn(k, results, value);
+      this.enter();
+      return value;
+    }
+
+    // ---- events
+
+    importCall(k, params, args) {
+      const e = this.enc;
+      e.reserve(11 + MAX_VALUE * params.length);
+      e.byte(IMPORT_CALL);
+      e.u32(k);
+      e.u32(params.length);
+      for (let i = 0; i < params.length; i++) {
+        const type = params.charCodeAt(i);
+        this.value(type, args[i]);
+        if (type === T_FUNCREF) args[i] = hostView(args[i]);
+      }
+      this.called();
+      this.leave();
+    }
+
+    importReturn(k, types, value) {
+      const e = this.enc;
+      e.reserve(11 + MAX_VALUE * types.length);
+      e.byte(IMPORT_RETURN);
+      e.u32(k);
+      this.values(types, value);
+      this.called();
+    }
+
+    // The host may have changed things before it threw; the module, unwinding (or catching),
+    // has control again, so this is a host -> module transition like a return.
+    importThrow(k, exception) {
+      const e = this.enc;
+      e.reserve(6);
+      e.byte(IMPORT_THROW);
+      e.u32(k);
+      this.hasThrown = true;
+      this.thrown = exception;
+      this.called();
+      this.enter();
+    }
+
+    exportCall(s, args) {
+      const e = this.enc;
+      const params = s.params;
+      e.reserve(11 + s.name.length + MAX_VALUE * params.length);
+      e.byte(EXPORT_CALL);
+      e.u32(s.index);
+      e.raw(s.name);
+      e.u32(params.length);
+      for (let i = 0; i < params.length; i++) this.value(params.charCodeAt(i), args[i]);
+      this.called();
+    }
+
+    exportReturn(types, value) {
+      const e = this.enc;
+      e.reserve(6 + MAX_VALUE * types.length);
+      e.byte(EXPORT_RETURN);
+      this.values(types, value);
+      this.called();
+      this.leave();
+    }
+
+    exportFailed(exception) {
+      const e = this.enc;
+      if (this.hasThrown && exception === this.thrown) {
+        e.reserve(1);
+        e.byte(EXPORT_THROW);
+      } else {
+        e.reserve(1);
+        e.byte(EXPORT_TRAP);
+        e.string(trapMessage(exception));
+      }
+      this.hasThrown = false;
+      this.thrown = undefined;
+      this.called();
+      this.leave();
+    }
+
+    called() {
+      this.calls++;
+      if (this.enc.full()) this.enc.makeRoom(this.enc.buf.length);
+    }
+
+    memoryGrow(pages) {
+      const e = this.enc;
+      e.reserve(16);
+      e.byte(MEMORY_GROW);
+      e.u32(0);
+      e.num(pages);
+    }
+
+    tableGrow(entry, size) {
+      const e = this.enc;
+      e.reserve(20);
+      e.byte(TABLE_GROW);
+      e.u32(entry.index);
+      e.num(size);
+      e.byte(entry.type === T_FUNCREF ? V_FUNCREF : V_EXTERNREF);
+      e.byte(0);
+    }
+
+    tableSet(entry, index, value) {
+      const e = this.enc;
+      e.reserve(16 + MAX_VALUE);
+      e.byte(TABLE_SET);
+      e.u32(entry.index);
+      e.num(index);
+      this.value(entry.type, value);
+    }
+
+    globalSet(index, type, value) {
+      const e = this.enc;
+      e.reserve(6 + MAX_VALUE);
+      e.byte(GLOBAL_SET);
+      e.u32(index);
+      this.value(type, value);
+    }
+
+    // A Vec<Value>: a single result comes as the value, several as an array.
+    values(types, value) {
+      const e = this.enc;
+      const n = types.length;
+      e.u32(n);
+      if (n === 1) this.value(types.charCodeAt(0), value);
+      else for (let i = 0; i < n; i++) this.value(types.charCodeAt(i), value[i]);
+    }
+
+    value(type, v) {
+      const e = this.enc;
+      switch (type) {
+        case T_I32: e.byte(V_I32); e.i32(v); break;
+        case T_I64: e.byte(V_I64); e.i64(v); break;
+        case T_F32: e.byte(V_F32); e.f32(v); break;
+        case T_F64: e.byte(V_F64); e.f64(v); break;
+        case T_FUNCREF: e.byte(V_FUNCREF); this.funcref(v); break;
+        case T_EXTERNREF: e.byte(V_EXTERNREF); this.externref(v); break;
+        default: throw new TypeError("r3: a v128 value cannot cross the JavaScript boundary");
+      }
+    }
+
+    funcref(f) {
+      const e = this.enc;
+      if (f === null) {
+        e.byte(0);
+        return;
+      }
+      const index = this.indexOf(unwrap(f));
+      if (index === undefined) {
+        warnOnce(`foreign:${this.sha}`, `${this.name} got a function of another module or instance ` +
+          "across its boundary; it is recorded as null");
+        e.byte(0);
+        return;
+      }
+      e.byte(1);
+      e.u32(index);
+    }
+
+    // Host values are numbered in order of first appearance; the id is all a replay needs to
+    // hand back the same object for the same value.
+    externref(v) {
+      const e = this.enc;
+      if (v === null) {
+        e.byte(0);
+        return;
+      }
+      let id = this.externIds.get(v);
+      if (id === undefined) {
+        id = this.externIds.size;
+        this.externIds.set(v, id);
+      }
+      e.byte(1);
+      e.num(id);
+    }
+
+    // ---- transitions
+
+    // First activity of the module (an import call from its start function): the host may have
+    // changed imported items since linking, e.g. during an asynchronous instantiation.
+    begin() {
+      this.fresh = false;
+      this.enter();
+    }
+
+    // Host -> module: what the host changed while it had control becomes visible.
+    enter() {
+      if (this.memory !== undefined) this.checkMemorySize();
+      if (this.tables.length !== 0) this.checkTables();
+      if (this.globals.length !== 0) this.checkGlobals();
+    }
+
+    // Module -> host: the state the module leaves behind, to compare against on return. The
+    // module grows the shadow with memory 0 itself, so memory needs nothing here.
+    leave() {
+      const globals = this.globals;
+      for (let i = 0; i < globals.length; i++) globals[i].last = globals[i].obj.value;
+      const tables = this.tables;
+      for (let i = 0; i < tables.length; i++) tables[i].size = tableLength.call(tables[i].obj);
+    }
+
+    checkMemorySize() {
+      if (this.m8.length === 0 || this.s8.length === 0) this.refreshViews();
+      const pages = this.m8.length / PAGE;
+      const shadowPages = this.s8.length / PAGE;
+      if (pages <= shadowPages) return;
+      this.memoryGrow(pages);
+      this.shadow.grow(pages - shadowPages);
+    }
+
+    checkTables() {
+      const tables = this.tables;
+      for (let i = 0; i < tables.length; i++) {
+        const t = tables[i];
+        const size = tableLength.call(t.obj);
+        if (size > t.size) this.tableGrow(t, size);
+        t.size = size;
+      }
+      const sets = this.pendingSets;
+      for (let i = 0; i < sets.length; i += 3) this.tableSet(sets[i], sets[i + 1], sets[i + 2]);
+      sets.length = 0;
+    }
+
+    checkGlobals() {
+      const globals = this.globals;
+      for (let i = 0; i < globals.length; i++) {
+        const g = globals[i];
+        const v = g.obj.value;
+        if (!Object.is(v, g.last)) {
+          this.globalSet(g.index, g.type, v);
+          g.last = v;
+        }
+      }
+    }
+
+    // ---- memory
+
+    // The module is about to read `len` bytes at addr + offset of memory 0, and some of them
+    // differ from the shadow: record the differing runs around it and take them into the shadow.
+    sync(addr, offset, len) {
+      const ea = (addr >>> 0) + (offset >>> 0);
+      if (this.m8.length === 0 || this.s8.length === 0) this.refreshViews();
+      const limit = Math.min(this.m8.length, this.s8.length);
+      const start = ea - (ea % WINDOW);
+      const last = ea + (len >>> 0);
+      const end = Math.min(last + ((WINDOW - (last % WINDOW)) % WINDOW), limit);
+      if (start >= end) return; // out of bounds: the module traps on its own
+      if (this.recording) this.compare(start, end);
+      else this.s8.set(this.m8.subarray(start, end), start);
+    }
+
+    refreshViews() {
+      const mbuf = this.memory.buffer;
+      const sbuf = this.shadow.buffer;
+      this.m8 = new Uint8Array(mbuf);
+      this.s8 = new Uint8Array(sbuf);
+      this.m32 = new Int32Array(mbuf);
+      this.s32 = new Int32Array(sbuf);
+    }
+
+    // Word-wise over [start, end) (both multiples of 4: windows and page sizes are). A run ends
+    // at MERGE_GAP (8) or more equal bytes: two equal words always are; around a single equal
+    // word the bytes of its neighbours decide. Word indices stay integers (>>> 2, not / 4) so
+    // that the loop runs on int32 arithmetic; 4 GiB, the one end beyond, is 2^30 words.
+    compare(start, end) {
+      const m32 = this.m32;
+      const s32 = this.s32;
+      // diff takes i32 addresses: a 4 GiB memory's end is not one.
+      const diff = end > 0xffffffff ? undefined : this.diff;
+      const wEnd = end > 0xffffffff ? 0x40000000 : end >>> 2;
+      let w = start >>> 2;
+      while (w < wEnd) {
+        if (m32[w] === s32[w]) {
+          // diff may return w's own block (the difference is further in): step on regardless.
+          w = diff === undefined ? w + 1 : Math.max(w + 1, diff(w * 4, end) >>> 2);
+          continue;
+        }
+        const first = w * 4 + this.equalPrefix(w);
+        let lastWord = w++;
+        while (w < wEnd) {
+          if (m32[w] !== s32[w]) {
+            lastWord = w++;
+          } else if (w + 1 < wEnd && m32[w + 1] !== s32[w + 1] &&
+              this.equalSuffix(lastWord) + 4 + this.equalPrefix(w + 1) < MERGE_GAP) {
+            lastWord = w + 1;
+            w += 2;
+          } else {
+            break;
+          }
+        }
+        this.memoryWrite(first, lastWord * 4 + 4 - this.equalSuffix(lastWord));
+      }
+    }
+
+    // Equal bytes at the low (prefix) or high (suffix) addresses of word w, which differs.
+    equalPrefix(w) {
+      const m8 = this.m8;
+      const s8 = this.s8;
+      const at = w * 4;
+      let n = 0;
+      while (m8[at + n] === s8[at + n]) n++;
+      return n;
+    }
+
+    equalSuffix(w) {
+      const m8 = this.m8;
+      const s8 = this.s8;
+      const at = w * 4 + 3;
+      let n = 0;
+      while (m8[at - n] === s8[at - n]) n++;
+      return n;
+    }
+
+    memoryWrite(from, to) {
+      const m8 = this.m8;
+      const s8 = this.s8;
+      const n = to - from;
+      const e = this.enc;
+      e.reserve(17 + n);
+      e.byte(MEMORY_WRITE);
+      e.u32(0);
+      e.num(from);
+      e.num(n);
+      // Most host writes are small: a loop beats creating subarrays for them.
+      if (n <= 64) {
+        const buf = e.buf;
+        const pos = e.pos;
+        for (let i = 0; i < n; i++) buf[pos + i] = s8[from + i] = m8[from + i];
+        e.pos = pos + n;
+      } else {
+        const bytes = m8.subarray(from, to);
+        e.raw(bytes);
+        s8.set(bytes, from);
+      }
+      if (e.full()) e.makeRoom(e.buf.length);
+    }
+
+    // ---- the end
+
+    finish() {
+      if (!this.recording) return;
+      this.recording = false;
+      const e = this.enc;
+      e.reserve(11);
+      e.byte(END);
+      e.bigU64(BigInt.asUintN(64, this.naiveReads() + BigInt(this.calls)));
+      if (host === undefined) {
+        finishedTraces.push({ name: this.name, instance: this.instance, bytes: e.bytes() });
+      } else {
+        this.writeFile();
+      }
+    }
+
+    naiveReads() {
+      const g = this.nativeExports === undefined ? undefined : this.nativeExports.__r3_naive;
+      return g instanceof WebAssembly.Global ? BigInt.asUintN(64, g.value) : 0n;
+    }
+
+    // ---- the trace file (node)
+
+    tracePath() {
+      return host.path.join(host.dir, `${this.name}-${this.instance}.r3`);
+    }
+
+    // Takes encoded bytes out to the temporary trace file; false (after reporting) if it
+    // cannot, which ends this recording.
+    spill(buf, n) {
+      try {
+        if (this.fd === undefined) {
+          host.fs.mkdirSync(host.dir, { recursive: true });
+          this.tmp = `${this.tracePath()}.${host.process.pid}-${Math.random().toString(36).slice(2)}.tmp`;
+          this.fd = host.fs.openSync(this.tmp, "w");
+        }
+        for (let off = 0; off < n;) off += host.fs.writeSync(this.fd, buf, off, n - off);
+        return true;
+      } catch (e) {
+        warn(`cannot write the trace ${this.tracePath()}: ${e.message}; recording of it stops`);
+        this.recording = false;
+        this.closeFile(false);
+        return false;
+      }
+    }
+
+    writeFile() {
+      const e = this.enc;
+      if (e.spill === undefined || !this.spill(e.buf, e.pos)) return;
+      e.pos = 0;
+      const file = this.tracePath();
+      if (this.closeFile(true)) finishedTraces.push({ name: this.name, instance: this.instance, file });
+      writeOriginal(this.sha, this.name);
+    }
+
+    // Closes the temporary file and renames it into place (keep) or removes it.
+    closeFile(keep) {
+      if (this.fd === undefined) return false;
+      const fs = host.fs;
+      try {
+        fs.closeSync(this.fd);
+        this.fd = undefined;
+        if (keep) fs.renameSync(this.tmp, this.tracePath());
+        else fs.rmSync(this.tmp, { force: true });
+        return keep;
+      } catch (e) {
+        warn(`cannot write the trace ${this.tracePath()}: ${e.message}`);
+        return false;
+      }
+    }
+  }
+
+  function diffFunction(memory, shadow) {
+    if (diffModule === undefined) {
+      try {
+        diffModule = new native.Module(new Uint8Array(DIFF_MODULE));
+      } catch {
+        diffModule = null;
+      }
+    }
+    if (diffModule === null) return undefined;
+    return new native.Instance(diffModule, { r3: { memory, shadow } }).exports.diff;
+  }
+
+  function namespace(imports, ns) {
+    const space = imports === undefined || imports === null ? undefined : imports[ns];
+    return space !== null && (typeof space === "object" || typeof space === "function") ? space : undefined;
+  }
+
+  // defineProperty, not assignment: the caller's object may be frozen, and an inherited
+  // read-only property would make an assignment fail.
+  function define(object, key, value) {
+    Object.defineProperty(object, key, { value, writable: true, enumerable: true, configurable: true });
+  }
+
+  // The engine reads each import once, in import order; a name imported twice therefore gets
+  // its wrappers one per read.
+  function defineImport(space, name, wrappers) {
+    if (wrappers.length === 1) {
+      define(space, name, wrappers[0]);
+      return;
+    }
+    let reads = 0;
+    Object.defineProperty(space, name, {
+      get: () => wrappers[Math.min(reads++, wrappers.length - 1)],
+      enumerable: true, configurable: true,
+    });
+  }
+
+  function trapMessage(e) {
+    try {
+      return String(e !== null && typeof e === "object" && e.message !== undefined ? e.message : e);
+    } catch {
+      return "(an exception whose message cannot be read)";
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Host entries: every module function the host can call is a wrapper that records the call.
+
+  function entryWrapper(ctx, fn) {
+    let wrapper = wrapperOf.get(fn);
+    if (wrapper !== undefined) return wrapper;
+    // index -1: resolved on the first call (the index map is built lazily).
+    const s = { ctx, fn, index: -1, params: "", results: "", name: undefined, handsOutRefs: false };
+    wrapper = (...args) => callEntry(s, args);
+    Object.defineProperty(wrapper, "name", { value: fn.name });
+    Object.defineProperty(wrapper, "length", { value: fn.length });
+    wrapperOf.set(fn, wrapper);
+    nativeOf.set(wrapper, fn);
+    return wrapper;
+  }
+
+  const FORWARD = -2;
+
+  function resolveEntry(s) {
+    const ctx = s.ctx;
+    const index = ctx.indexOf(s.fn);
+    // Not known yet (called during the start function), a re-exported import (the host's own
+    // function), or one the engine refuses to call from JS: nothing to record.
+    if (index === undefined) {
+      if (ctx.instantiatedYet) s.index = FORWARD;
+      return;
+    }
+    const params = ctx.info.params[index];
+    const results = ctx.info.results[index];
+    if (index < ctx.info.imported || !crossesBoundary(params, results)) {
+      s.index = FORWARD;
+      return;
+    }
+    s.params = params;
+    s.results = results;
+    s.name = encodedString(ctx.exportNames.get(s.fn) || "");
+    s.handsOutRefs = results.includes("r");
+    s.index = index;
+  }
+
+  function callEntry(s, args) {
+    if (s.index < 0 && s.index !== FORWARD) resolveEntry(s);
+    const ctx = s.ctx;
+    if (s.index < 0 || !ctx.recording) return Reflect.apply(s.fn, undefined, args);
+    toWasmArgs(s.params, args);
+    ctx.exportCall(s, args);
+    const outer = ctx.control;
+    ctx.control = true;
+    let results;
+    try {
+      ctx.enter();
+      results = Reflect.apply(s.fn, undefined, args);
+    } catch (e) {
+      ctx.control = outer;
+      if (ctx.recording) ctx.exportFailed(e);
+      throw e;
+    }
+    ctx.control = outer;
+    if (!ctx.recording) return results; // finished meanwhile (R3.finish() in a nested call)
+    ctx.exportReturn(s.results, results);
+    return s.handsOutRefs ? handOutResults(s.results, results) : results;
+  }
+
+  function handOutResults(types, results) {
+    if (types.length === 1) return hostView(results);
+    for (let i = 0; i < types.length; i++) if (types.charCodeAt(i) === T_FUNCREF) results[i] = hostView(results[i]);
+    return results;
+  }
+
+  // What the host gets for a function reference: the recording wrapper for a function defined
+  // in a recorded instance, the function itself otherwise (imports are the host's own).
+  function hostView(f) {
+    if (typeof f !== "function") return f;
+    const wrapper = wrapperOf.get(f);
+    if (wrapper !== undefined) return wrapper;
+    for (let i = 0; i < contexts.length; i++) {
+      const ctx = contexts[i];
+      const index = ctx.indexOf(f);
+      if (index !== undefined) return index >= ctx.info.imported ? entryWrapper(ctx, f) : f;
+    }
+    return f;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Tables: the host reads functions through wrappers, and its writes to tables of recorded
+  // instances are kept for the next host -> module transition of each owner.
+
+  const tablePatches = {
+    get(index) {
+      const v = tableGet.call(this, index);
+      return typeof v === "function" && tableOwners.has(this) ? hostView(v) : v;
+    },
+    set(index, value) {
+      const result = arguments.length < 2 ? tableSet.call(this, index) : tableSet.call(this, index, unwrap(value));
+      const owners = tableOwners.get(this);
+      if (owners !== undefined) noteTableSet(owners, this, index >>> 0, 1);
+      return result;
+    },
+    grow(delta, value) {
+      const old = arguments.length < 2 ? tableGrow.call(this, delta) : tableGrow.call(this, delta, unwrap(value));
+      const owners = tableOwners.get(this);
+      const added = tableLength.call(this) - old;
+      // New entries that are null need no event: table_grow's init is null.
+      if (owners !== undefined && added > 0 && tableGet.call(this, old) !== null) {
+        noteTableSet(owners, this, old, added);
+      }
+      return old;
+    },
+  };
+
+  function noteTableSet(owners, table, index, count) {
+    const value = tableGet.call(table, index);
+    for (let i = 0; i < owners.length; i += 2) {
+      const ctx = owners[i];
+      if (!ctx.recording) continue;
+      for (let j = 0; j < count; j++) ctx.pendingSets.push(owners[i + 1], index + j, value);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Instantiation.
+
+  function link(module, imports) {
+    const info = infoOf(module);
+    if (info === null) return undefined;
+    const isObject = imports !== null && (typeof imports === "object" || typeof imports === "function");
+    if (imports !== undefined && !isObject) return undefined; // let the engine report the TypeError
+    return new Context(info, imports);
+  }
+
+  function instantiateModule(module, imports) {
+    let ctx;
+    try {
+      ctx = link(module, imports);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (ctx === undefined) return native.instantiate.call(WebAssembly, module, imports);
+    return native.instantiate.call(WebAssembly, module, ctx.imports).then(
+      (instance) => ctx.instantiated(instance),
+      (e) => { ctx.failed(); throw e; });
+  }
+
+  function Instance(module, imports) {
+    if (new.target === undefined) {
+      throw new TypeError("WebAssembly.Instance must be invoked with 'new'");
+    }
+    const ctx = isModule(module) ? link(module, imports) : undefined;
+    if (ctx === undefined) return Reflect.construct(native.Instance, [module, imports], new.target);
+    let instance;
+    try {
+      instance = Reflect.construct(native.Instance, [module, ctx.imports], new.target);
+    } catch (e) {
+      ctx.failed();
+      throw e;
+    }
+    return ctx.instantiated(instance);
+  }
+  // Sharing the prototype keeps `instanceof WebAssembly.Instance` true for every instance.
+  Instance.prototype = native.Instance.prototype;
+
+  // Engines without multi-memory reject every r3-instrumented module; say why.
+  function explainCompileError(e) {
+    if (e instanceof WebAssembly.CompileError &&
+        /at most one memory|memory count|multi-?memory|multiple memories/i.test(e.message)) {
+      return new WebAssembly.CompileError(
+        `r3 recording needs multi-memory: node >= 22 or a current browser (${e.message})`);
+    }
+    return e;
+  }
+
+  const rethrowExplained = (e) => { throw explainCompileError(e); };
+
+  const patched = {
+    Instance,
+    instantiate(source, imports) {
+      if (isModule(source)) return instantiateModule(source, imports);
+      // Compile first to read the custom section; instantiate(bytes) does the same inside.
+      return native.compile.call(WebAssembly, source).then((module) =>
+        instantiateModule(module, imports).then((instance) => ({ module, instance })), rethrowExplained);
+    },
+    async instantiateStreaming(source, imports) {
+      let module;
+      try {
+        module = native.compileStreaming !== undefined
+          ? await native.compileStreaming.call(WebAssembly, source)
+          : await native.compile.call(WebAssembly, await (await source).arrayBuffer());
+      } catch (e) {
+        rethrowExplained(e);
+      }
+      return { module, instance: await instantiateModule(module, imports) };
+    },
+  };
+
+  function install() {
+    for (const name of Object.keys(patched)) {
+      const original = Object.getOwnPropertyDescriptor(WebAssembly, name);
+      if (original === undefined) continue; // e.g. no instantiateStreaming in this engine
+      const f = patched[name];
+      Object.defineProperty(f, "length", { value: native[name].length });
+      Object.defineProperty(WebAssembly, name, { ...original, value: f });
+    }
+    Object.defineProperty(native.Instance.prototype, "constructor", {
+      value: Instance, writable: true, configurable: true, enumerable: false,
+    });
+    for (const name of Object.keys(tablePatches)) {
+      const original = Object.getOwnPropertyDescriptor(TablePrototype, name);
+      const f = tablePatches[name];
+      Object.defineProperty(f, "length", { value: original.value.length });
+      Object.defineProperty(TablePrototype, name, { ...original, value: f });
+    }
+    if (host !== undefined) host.process.on("exit", finishAtExit);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // The end of a recording.
+
+  function finishAll() {
+    for (const ctx of contexts) {
+      try {
+        ctx.finish();
+      } catch (e) {
+        warn(`cannot finish the trace of ${ctx.name} instance ${ctx.instance}: ${e && e.stack || e}`);
+      }
+    }
+  }
+
+  // Must not throw: the program's exit status is not the recorder's to change.
+  function finishAtExit() {
+    try {
+      finishAll();
+    } catch (e) {
+      warn(`finishing the traces failed: ${e && e.stack || e}`);
+    }
+  }
+
+  function writeOriginal(sha, name) {
+    const noted = originals.get(sha);
+    if (noted === undefined || writtenModules.has(sha)) return;
+    writtenModules.add(sha);
+    const file = host.path.join(host.dir, `${name}.wasm`);
+    const tmp = `${file}.${host.process.pid}.tmp`;
+    try {
+      host.fs.writeFileSync(tmp, noted.bytes);
+      host.fs.renameSync(tmp, file);
+    } catch (e) {
+      warn(`cannot write the original module ${file}: ${e.message}`);
+    }
+  }
+
+  const R3 = {
+    contexts,
+
+    // The preload hands over the uninstrumented bytes of a module it instrumented, and the
+    // name of the file they came from, if known.
+    noteOriginal(sha, bytes, name) {
+      if (typeof sha !== "string" || originals.has(sha)) return;
+      originals.set(sha, { bytes: new Uint8Array(bytes).slice(), name: name || undefined });
+    },
+
+    moduleName(sha) {
+      const noted = originals.get(sha);
+      return noted === undefined ? undefined : noted.name;
+    },
+
+    // Ends the recording of every instance so far and writes their traces (node). Instances
+    // keep running unrecorded; later instances are recorded until exit.
+    finish() {
+      finishAll();
+    },
+
+    // Finished traces: [{name, instance, bytes}] in browsers, [{name, instance, file}] in node.
+    traces() {
+      finishAll();
+      return finishedTraces.slice();
+    },
+  };
+  Object.defineProperty(R3, RUNTIME, { value: Object.freeze({ native, explainCompileError }) });
+
+  install();
+  globalThis.R3 = R3;
+  return R3;
+})();
