@@ -15,7 +15,8 @@ fn cases() -> Vec<String> {
         .expect("tests/r3 exists")
         .filter_map(|entry| {
             let path = entry.ok()?.path();
-            (path.extension()? == "wat").then(|| path.file_stem()?.to_string_lossy().into_owned())
+            let stem = path.file_stem()?.to_string_lossy().into_owned();
+            (path.extension()? == "wat").then_some(stem)
         })
         .collect();
     names.sort();

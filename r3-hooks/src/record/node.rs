@@ -55,7 +55,11 @@ pub fn record(
     let cache_dir = std::env::var_os("WASABI_CACHE").map(PathBuf::from);
     let mut node_options = std::env::var("NODE_OPTIONS").unwrap_or_default();
     node_options.push_str(&format!(" --require {}", preload.display()));
-    let status = Command::new(program)
+    let mut command = Command::new(program);
+    if let Some(path) = path_with_node_first(program) {
+        command.env("PATH", path);
+    }
+    let status = command
         .args(args)
         .env("NODE_OPTIONS", node_options.trim())
         .env("WASABI_BIN", &instrumenter.executable)
@@ -71,6 +75,20 @@ pub fn record(
         traces_in(&out_dir).into_iter().filter(|trace| !before.contains(trace)).collect();
     traces.sort();
     Ok(NodeRecording { status, traces })
+}
+
+/// When the program is a node given by path (e.g. a node 22 beside an older system node), its
+/// directory goes first on PATH: programs that start `node` child processes (esbuild) must get
+/// the same node, or their modules cannot be recorded.
+fn path_with_node_first(program: &str) -> Option<std::ffi::OsString> {
+    let program = Path::new(program);
+    let dir = program.parent().filter(|dir| !dir.as_os_str().is_empty())?;
+    if program.file_stem()? != "node" {
+        return None;
+    }
+    let dir = std::path::absolute(dir).ok()?;
+    let rest = std::env::var_os("PATH").unwrap_or_default();
+    std::env::join_paths(std::iter::once(dir).chain(std::env::split_paths(&rest))).ok()
 }
 
 fn traces_in(dir: &Path) -> Vec<PathBuf> {
