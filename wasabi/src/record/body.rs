@@ -16,6 +16,10 @@ use wasmparser::{BinaryReaderError, Operator, OperatorsReader};
 
 pub(super) const SHADOW: u32 = 1;
 
+/// A naive tracer writes a call and a return event for every call the module makes, as
+/// Wasm-R3's baseline does (its fib example: billions of raw events, nearly all calls).
+const NAIVE_EVENTS_PER_CALL: u32 = 2;
+
 /// A rewritten body: locals and code, as in a code section entry.
 pub(super) fn rewrite(
     bytes: &[u8],
@@ -48,7 +52,7 @@ pub(super) fn rewrite(
         layout,
         code: Vec::with_capacity((body.range().end - body.range().start) as usize * 2),
         temps: Temps::new(local_count),
-        pending_reads: 0,
+        pending_naive: 0,
     };
     let mut binary = body.get_binary_reader_for_operators()?;
     binary.set_features(features);
@@ -71,9 +75,9 @@ struct Rewriter<'a> {
     layout: &'a Layout,
     code: Vec<u8>,
     temps: Temps,
-    /// Reads since the naive-event counter was last bumped: it is bumped once per straight-line
-    /// stretch of code instead of once per read.
-    pending_reads: u32,
+    /// Naive events (reads, calls) since the counter was last bumped: it is bumped once per
+    /// straight-line stretch of code instead of once per event.
+    pending_naive: u32,
 }
 
 impl Rewriter<'_> {
@@ -84,6 +88,7 @@ impl Rewriter<'_> {
         let on_shadowed_memory = self.layout.shadow && memarg.is_none_or(|m| memory_of(&m) == 0);
         match (family, op) {
             (_, Operator::Call { function_index }) => {
+                self.pending_naive += NAIVE_EVENTS_PER_CALL;
                 self.flush_reads();
                 self.emit(Instruction::Call(self.layout.function(*function_index)));
             }
@@ -91,7 +96,7 @@ impl Rewriter<'_> {
                 self.emit(Instruction::RefFunc(self.layout.function(*function_index)))
             }
             (_, Operator::CallIndirect { .. }) => {
-                self.pending_reads += 1;
+                self.pending_naive += 1 + NAIVE_EVENTS_PER_CALL;
                 self.flush_reads();
                 self.copy(start, end);
             }
@@ -100,21 +105,21 @@ impl Rewriter<'_> {
                 self.copy(start, end);
             }
             (Family::Global, Operator::GlobalGet { .. }) | (Family::TableGet, _) => {
-                self.pending_reads += 1;
+                self.pending_naive += 1;
                 self.copy(start, end);
             }
             (Family::Load | Family::AtomicWait, _) if on_shadowed_memory => {
-                self.pending_reads += 1;
+                self.pending_naive += 1;
                 let memarg = memarg.expect("loads have a memory argument");
                 self.check_read(&memarg, &extra_operands(op));
                 self.copy(start, end);
             }
             (Family::Load | Family::AtomicWait, _) => {
-                self.pending_reads += 1;
+                self.pending_naive += 1;
                 self.copy(start, end);
             }
             (Family::AtomicRmw | Family::AtomicCmpxchg, _) if on_shadowed_memory => {
-                self.pending_reads += 1;
+                self.pending_naive += 1;
                 let memarg = memarg.expect("atomics have a memory argument");
                 let addr = self.check_read(&memarg, &extra_operands(op));
                 self.copy(start, end);
@@ -128,7 +133,7 @@ impl Rewriter<'_> {
                 })
             }
             (Family::MemoryCopy, Operator::MemoryCopy { dst_mem: 0, src_mem: 0 }) if self.layout.shadow => {
-                self.pending_reads += 1;
+                self.pending_naive += 1;
                 self.mirror_bulk_copy(start, end, true);
             }
             (Family::MemoryInit, Operator::MemoryInit { mem: 0, .. }) if self.layout.shadow => {
@@ -157,15 +162,15 @@ impl Rewriter<'_> {
     }
 
     fn flush_reads(&mut self) {
-        if self.pending_reads == 0 {
+        if self.pending_naive == 0 {
             return;
         }
         let naive = self.layout.naive;
         self.emit(Instruction::GlobalGet(naive));
-        self.emit(Instruction::I64Const(self.pending_reads as i64));
+        self.emit(Instruction::I64Const(self.pending_naive as i64));
         self.emit(Instruction::I64Add);
         self.emit(Instruction::GlobalSet(naive));
-        self.pending_reads = 0;
+        self.pending_naive = 0;
     }
 
     /// With the address (and `extras` above it) on the stack: compares the bytes the
