@@ -108,6 +108,11 @@ impl Rewriter<'_> {
                 self.pending_naive += 1;
                 self.copy(start, end);
             }
+            (Family::Load, _) if on_shadowed_memory && is_plain_load(op) => {
+                self.pending_naive += 1;
+                let memarg = memarg.expect("loads have a memory argument");
+                self.checked_load(op, &memarg, start, end);
+            }
             (Family::Load | Family::AtomicWait, _) if on_shadowed_memory => {
                 self.pending_naive += 1;
                 let memarg = memarg.expect("loads have a memory argument");
@@ -188,18 +193,56 @@ impl Rewriter<'_> {
             .collect();
         let addr = self.temps.fresh(Ty::I32);
         self.emit(Instruction::LocalTee(addr));
-        let width = access_width(memarg);
-        self.differs(addr, memarg.offset, width);
-        self.emit(Instruction::If(BlockType::Empty));
-        self.emit(Instruction::LocalGet(addr));
-        self.emit(Instruction::I32Const(memarg.offset as u32 as i32));
-        self.emit(Instruction::I32Const(width as i32));
-        self.emit(Instruction::Call(self.layout.sync));
-        self.emit(Instruction::End);
+        self.differs(addr, memarg.offset, access_width(memarg));
+        self.call_sync_if_differs(addr, memarg);
         for &local in saved.iter().rev() {
             self.emit(Instruction::LocalGet(local));
         }
         addr
+    }
+
+    /// A load whose result tells its bytes apart (every load but lane loads and atomics): the
+    /// same load from the shadow, compared by bits, costs one extra load per read.
+    fn checked_load(&mut self, op: &Operator<'_>, memarg: &wasmparser::MemArg, start: usize, end: usize) {
+        let ty = value_type(op);
+        let addr = self.temps.fresh(Ty::I32);
+        let value = self.temps.fresh(ty);
+        self.emit(Instruction::LocalTee(addr));
+        self.copy(start, end);
+        self.emit(Instruction::LocalTee(value));
+        self.as_bits(ty);
+        self.emit(Instruction::LocalGet(addr));
+        self.emit(OnShadow.instruction(op.clone()).expect("a load re-encodes"));
+        self.as_bits(ty);
+        self.emit(match ty {
+            Ty::I64 | Ty::F64 => Instruction::I64Ne,
+            Ty::V128 => Instruction::V128Xor,
+            _ => Instruction::I32Ne,
+        });
+        if ty == Ty::V128 {
+            self.emit(Instruction::V128AnyTrue);
+        }
+        self.call_sync_if_differs(addr, memarg);
+        self.emit(Instruction::LocalGet(value));
+    }
+
+    /// Floats compare by bits: NaN payloads and -0 are bytes like any other.
+    fn as_bits(&mut self, ty: Ty) {
+        match ty {
+            Ty::F32 => self.emit(Instruction::I32ReinterpretF32),
+            Ty::F64 => self.emit(Instruction::I64ReinterpretF64),
+            _ => {}
+        }
+    }
+
+    /// With "the bytes differ" on the stack: syncs them.
+    fn call_sync_if_differs(&mut self, addr: u32, memarg: &wasmparser::MemArg) {
+        self.emit(Instruction::If(BlockType::Empty));
+        self.emit(Instruction::LocalGet(addr));
+        self.emit(Instruction::I32Const(memarg.offset as u32 as i32));
+        self.emit(Instruction::I32Const(access_width(memarg) as i32));
+        self.emit(Instruction::Call(self.layout.sync));
+        self.emit(Instruction::End);
     }
 
     /// Pushes whether the `width` bytes at `addr + offset` differ between memory and shadow.
@@ -333,6 +376,12 @@ fn value_type(op: &Operator<'_>) -> Ty {
         Some("v128") => Ty::V128,
         _ => Ty::I32,
     }
+}
+
+/// Loads with no operand but the address, whose result differs whenever their bytes do.
+fn is_plain_load(op: &Operator<'_>) -> bool {
+    let (_, lane) = memarg_and_lane(op);
+    lane.is_none() && !OpId::of(op).info().mnemonic.contains(".atomic.")
 }
 
 /// Operands a reading instruction takes above its address.
