@@ -66,24 +66,26 @@ var R3 = (function () {
   //   (module
   //     (import "r3" "memory" (memory $m 0))
   //     (import "r3" "shadow" (memory $s 0))
-  //     ;; The first 16-byte block at or after `at` that differs, or where no whole block is left.
-  //     (func (export "diff") (param $at i32) (param $end i32) (result i32)
+  //     ;; The first 16-byte block at or after `at` that differs from its shadow copy (at
+  //     ;; `at + skew` in the shadow), or where no whole block is left.
+  //     (func (export "diff") (param $at i32) (param $end i32) (param $skew i32) (result i32)
   //       (block $done
   //         (loop $next
   //           (br_if $done (i32.gt_u (i32.add (local.get $at) (i32.const 16)) (local.get $end)))
   //           (br_if $done (v128.any_true (v128.xor (v128.load $m (local.get $at))
-  //                                                 (v128.load $s (local.get $at)))))
+  //                                                 (v128.load $s (i32.add (local.get $at) (local.get $skew))))))
   //           (local.set $at (i32.add (local.get $at) (i32.const 16)))
   //           (br $next)))
   //       (local.get $at)))
   const DIFF_MODULE = [
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x07, 0x01, 0x60, 0x02, 0x7f, 0x7f, 0x01,
-    0x7f, 0x02, 0x1b, 0x02, 0x02, 0x72, 0x33, 0x06, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 0x02, 0x00,
-    0x00, 0x02, 0x72, 0x33, 0x06, 0x73, 0x68, 0x61, 0x64, 0x6f, 0x77, 0x02, 0x00, 0x00, 0x03, 0x02,
-    0x01, 0x00, 0x07, 0x08, 0x01, 0x04, 0x64, 0x69, 0x66, 0x66, 0x00, 0x00, 0x0a, 0x32, 0x01, 0x30,
-    0x00, 0x02, 0x40, 0x03, 0x40, 0x20, 0x00, 0x41, 0x10, 0x6a, 0x20, 0x01, 0x4b, 0x0d, 0x01, 0x20,
-    0x00, 0xfd, 0x00, 0x04, 0x00, 0x20, 0x00, 0xfd, 0x00, 0x44, 0x01, 0x00, 0xfd, 0x51, 0xfd, 0x53,
-    0x0d, 0x01, 0x20, 0x00, 0x41, 0x10, 0x6a, 0x21, 0x00, 0x0c, 0x00, 0x0b, 0x0b, 0x20, 0x00, 0x0b,
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x01, 0x60, 0x03, 0x7f, 0x7f, 0x7f,
+    0x01, 0x7f, 0x02, 0x1b, 0x02, 0x02, 0x72, 0x33, 0x06, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 0x02,
+    0x00, 0x00, 0x02, 0x72, 0x33, 0x06, 0x73, 0x68, 0x61, 0x64, 0x6f, 0x77, 0x02, 0x00, 0x00, 0x03,
+    0x02, 0x01, 0x00, 0x07, 0x08, 0x01, 0x04, 0x64, 0x69, 0x66, 0x66, 0x00, 0x00, 0x0a, 0x35, 0x01,
+    0x33, 0x00, 0x02, 0x40, 0x03, 0x40, 0x20, 0x00, 0x41, 0x10, 0x6a, 0x20, 0x01, 0x4b, 0x0d, 0x01,
+    0x20, 0x00, 0xfd, 0x00, 0x04, 0x00, 0x20, 0x00, 0x20, 0x02, 0x6a, 0xfd, 0x00, 0x44, 0x01, 0x00,
+    0xfd, 0x51, 0xfd, 0x53, 0x0d, 0x01, 0x20, 0x00, 0x41, 0x10, 0x6a, 0x21, 0x00, 0x0c, 0x00, 0x0b,
+    0x0b, 0x20, 0x00, 0x0b,
   ];
   let diffModule; // compiled on first use; null if this engine cannot
 
@@ -506,7 +508,7 @@ var R3 = (function () {
         memory = space === undefined ? undefined : space[mem.import[1]];
         if (!(memory instanceof WebAssembly.Memory)) {
           // The engine reports the LinkError; __r3 must not fail first with a confusing one.
-          define(linked, "__r3", { shadow: new WebAssembly.Memory({ initial: mem.initial }), sync() {} });
+          define(linked, "__r3", { shadow: new WebAssembly.Memory({ initial: mem.initial + 1 }), sync() {} });
           return;
         }
         const pages = memory.buffer.byteLength / PAGE;
@@ -517,7 +519,9 @@ var R3 = (function () {
         memory = new WebAssembly.Memory(descriptor);
       }
       this.memory = memory;
-      this.shadow = new WebAssembly.Memory({ initial: memory.buffer.byteLength / PAGE });
+      // Memory byte a is shadow byte a + shadowOffset; the shadow has one page more for that.
+      this.shadowOffset = mem.shadow_offset;
+      this.shadow = new WebAssembly.Memory({ initial: memory.buffer.byteLength / PAGE + 1 });
       this.diff = diffFunction(memory, this.shadow);
       const ctx = this;
       const r3 = { shadow: this.shadow, sync: (addr, offset, len) => ctx.sync(addr, offset, len) };
@@ -886,7 +890,7 @@ var R3 = (function () {
     checkMemorySize() {
       if (this.m8.length === 0 || this.s8.length === 0) this.refreshViews();
       const pages = this.m8.length / PAGE;
-      const shadowPages = this.s8.length / PAGE;
+      const shadowPages = this.shadow.buffer.byteLength / PAGE - 1;
       if (pages <= shadowPages) return;
       this.memoryGrow(pages);
       this.shadow.grow(pages - shadowPages);
@@ -936,10 +940,11 @@ var R3 = (function () {
     refreshViews() {
       const mbuf = this.memory.buffer;
       const sbuf = this.shadow.buffer;
+      // Shadow views start at the shadow copy of byte 0, so both index by memory address.
       this.m8 = new Uint8Array(mbuf);
-      this.s8 = new Uint8Array(sbuf);
+      this.s8 = new Uint8Array(sbuf, this.shadowOffset);
       this.m32 = new Int32Array(mbuf);
-      this.s32 = new Int32Array(sbuf);
+      this.s32 = new Int32Array(sbuf, this.shadowOffset);
     }
 
     // Word-wise over [start, end) (both multiples of 4: windows and page sizes are). A run ends
@@ -956,7 +961,7 @@ var R3 = (function () {
       while (w < wEnd) {
         if (m32[w] === s32[w]) {
           // diff may return w's own block (the difference is further in): step on regardless.
-          w = diff === undefined ? w + 1 : Math.max(w + 1, diff(w * 4, end) >>> 2);
+          w = diff === undefined ? w + 1 : Math.max(w + 1, diff(w * 4, end, this.shadowOffset) >>> 2);
           continue;
         }
         const first = w * 4 + this.equalPrefix(w);

@@ -37,6 +37,8 @@ pub struct HostMemory {
     pub reach: Reach,
     pub initial: u64,
     pub maximum: Option<u64>,
+    /// Where byte 0 of memory is in the shadow, which is one page larger.
+    pub shadow_offset: u32,
 }
 
 #[derive(Debug, Serialize)]
@@ -108,7 +110,7 @@ impl Metadata {
                 .into_iter()
                 .next()
                 .filter(|(reach, ..)| visible(reach))
-                .map(|(reach, initial, maximum)| HostMemory { reach, initial, maximum }),
+                .map(|(reach, initial, maximum)| HostMemory { reach, initial, maximum, shadow_offset: super::SHADOW_OFFSET }),
             globals: globals
                 .into_iter()
                 .zip(&types.globals)

@@ -16,6 +16,7 @@ pub use metadata::Metadata;
 use crate::instrument::{ID_SECTION, export_function_table, in_module_order};
 use crate::output::{OutputError, create_dir, write_atomically};
 use body::{SHADOW, load_of_width};
+pub use body::SHADOW_OFFSET;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::io::Write;
@@ -152,7 +153,7 @@ fn refuse_shared_memory(module: &Module) -> Result<(), Error> {
 
 /// The recorder must own memory 0 before instantiation (the start function may already read
 /// host-written bytes), so a defined memory becomes an import the recorder satisfies; the shadow
-/// is imported too, as memory 1.
+/// is imported too, as memory 1, one page larger (see [`SHADOW_OFFSET`]).
 fn import_memory_and_shadow(module: &mut Module) {
     let memory = match module.memories.is_empty() {
         false => {
@@ -173,7 +174,7 @@ fn import_memory_and_shadow(module: &mut Module) {
             })
             .expect("a host-visible memory exists"),
     };
-    let shadow = MemoryType { maximum: None, shared: false, ..memory };
+    let shadow = MemoryType { minimum: memory.minimum + 1, maximum: None, shared: false, ..memory };
     module.imports.push(Import {
         module: IMPORT_MODULE.into(),
         name: "shadow".into(),
@@ -246,6 +247,7 @@ fn add_start_prologue(module: &mut Module) {
     for data in &module.data {
         let DataMode::Active { memory: 0, offset } = &data.mode else { continue };
         body.extend(offset.0.iter().cloned());
+        body.extend([Instr::I32Const(SHADOW_OFFSET as i32), Instr::I32Add]);
         body.extend(offset.0.iter().cloned());
         body.push(Instr::I32Const(data.bytes.len() as i32));
         body.push(Instr::MemoryCopy { src_mem: 0, dst_mem: SHADOW });
