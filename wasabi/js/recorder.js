@@ -176,6 +176,7 @@ var R3 = (function () {
     constructor(spill) {
       this.buf = new Uint8Array(spill === undefined ? 4096 : 16384);
       this.pos = 0;
+      this.spills = 0; // how often the buffer went out: positions before that are gone
       this.spill = spill;
     }
 
@@ -187,6 +188,7 @@ var R3 = (function () {
       if (this.full()) {
         const spilled = this.spill(this.buf, this.pos);
         this.pos = 0;
+        this.spills++;
         // A failed spill (reported there) drops the bytes; the caller still gets its room.
         if (spilled === false) this.spill = undefined;
         if (n <= this.buf.length) return;
@@ -431,6 +433,9 @@ var R3 = (function () {
       this.hasThrown = false;
       this.thrown = undefined; // the exception an import threw, while it unwinds the module
       this.calls = 0; // call events written, for end.naive_events
+      // Buffer position of the last import_call while nothing followed it yet, else -1.
+      this.openImport = -1;
+      this.openImportEnd = -1;
       this.nativeExports = undefined;
       this.functions = undefined; // __r3_functions
       this.indices = undefined; // function object -> original index, built on first use
@@ -692,9 +697,13 @@ var R3 = (function () {
 
     // ---- events
 
+    // The call-stack optimisation: an import_call directly followed by its import_return (or
+    // import_throw) is implied by that event, so importEnded takes it back out of the buffer.
     importCall(k, params, args) {
       const e = this.enc;
       e.reserve(11 + MAX_VALUE * params.length);
+      const start = e.pos;
+      const spills = e.spills;
       e.byte(IMPORT_CALL);
       e.u32(k);
       e.u32(params.length);
@@ -704,10 +713,19 @@ var R3 = (function () {
         if (type === T_FUNCREF) args[i] = hostView(args[i]);
       }
       this.called();
+      this.openImport = e.spills === spills ? start : -1;
+      this.openImportEnd = e.pos;
       this.leave();
     }
 
+    importEnded() {
+      const e = this.enc;
+      if (this.openImport >= 0 && e.pos === this.openImportEnd) e.pos = this.openImport;
+      this.openImport = -1;
+    }
+
     importReturn(k, types, value) {
+      this.importEnded();
       const e = this.enc;
       e.reserve(11 + MAX_VALUE * types.length);
       e.byte(IMPORT_RETURN);
@@ -719,6 +737,7 @@ var R3 = (function () {
     // The host may have changed things before it threw; the module, unwinding (or catching),
     // has control again, so this is a host -> module transition like a return.
     importThrow(k, exception) {
+      this.importEnded();
       const e = this.enc;
       e.reserve(6);
       e.byte(IMPORT_THROW);
