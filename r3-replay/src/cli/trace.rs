@@ -35,8 +35,12 @@ pub fn run(command: TraceCommand) -> Result<()> {
         TraceCommand::Print { trace } => {
             let trace = read(&trace)?;
             let mut stdout = std::io::stdout().lock();
-            trace.write(Encoding::Text, &mut stdout)?;
-            stdout.flush()?;
+            let written = trace.write(Encoding::Text, &mut stdout).and_then(|()| Ok(stdout.flush()?));
+            match written {
+                // A reader that stops early (`| head`) is not an error.
+                Err(r3_hooks::TraceError::Io(error)) if error.kind() == std::io::ErrorKind::BrokenPipe => {}
+                other => other?,
+            }
         }
         TraceCommand::Convert { input, output, to } => {
             let bytes = std::fs::read(&input).with_context(|| format!("cannot read {}", input.display()))?;
