@@ -5,3 +5,5 @@ pub mod record;
 pub mod trace;
 
 pub use trace::{Event, Header, Trace, TraceError, TraceWriter, Value};
+/// The wasmtime the native recorder is built on, so that hosts use the very same types.
+pub use wasmtime;

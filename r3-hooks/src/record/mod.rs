@@ -1,4 +1,6 @@
 //! Recorders: they run a program with every WebAssembly module instrumented for recording
-//! (`wasabi::record`) and collect one trace per module instance.
+//! (`wasabi::record`) and collect one trace per module instance: in node ([`node`]) or on
+//! wasmtime ([`native`]).
 
+pub mod native;
 pub mod node;

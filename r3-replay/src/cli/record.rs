@@ -1,9 +1,12 @@
 //! `r3 record [-o DIR] -- node app.mjs ...`: records every module instance of a node program.
+//! `r3 record [-o DIR] app.wasm --invoke F [ARGS...]`: records one module on wasmtime.
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::Args;
 use r3_hooks::Trace;
+use r3_hooks::record::native::{self, Recorder, RecordingModule};
 use r3_hooks::record::node;
+use r3_hooks::wasmtime::{self, Engine, Func, Store, Trap, Val, ValType};
 use std::path::{Path, PathBuf};
 
 use std::process::ExitCode;
@@ -13,12 +16,17 @@ pub struct RecordArgs {
     /// Directory for the traces (`<module>-<instance>.r3`) and copies of the original modules.
     #[arg(short, long, default_value = "r3-out")]
     output_dir: PathBuf,
-    /// The program, e.g. `node app.mjs` (node >= 22: recording needs multi-memory).
-    #[arg(last = true, required = true)]
+    /// The program, e.g. `node app.mjs` (node >= 22: recording needs multi-memory); or a module
+    /// (.wasm, .wat) recorded on wasmtime: `app.wasm --invoke F [ARGS...]` calls export F with
+    /// ARGS (i32/i64 decimal or 0x hex, f32/f64 decimal, inf, nan or nan:0x..., refs: null).
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
     command: Vec<String>,
 }
 
 pub fn run(args: RecordArgs) -> Result<ExitCode> {
+    if args.command.first().is_some_and(|program| is_module(program)) {
+        return record_module(&args.command, &args.output_dir);
+    }
     let r3 = std::env::current_exe().context("cannot locate the r3 executable")?;
     let instrumenter = node::Instrumenter { executable: r3, args: vec!["instrument".into()] };
     let recording = node::record(&args.command, &args.output_dir, &instrumenter)?;
@@ -44,5 +52,181 @@ fn summary(path: &Path) -> String {
             format!("{}: {} events{reduction}", path.display(), stats.events)
         }
         Err(error) => format!("{}: unreadable trace: {error:#}", path.display()),
+    }
+}
+
+fn is_module(program: &str) -> bool {
+    Path::new(program).extension().is_some_and(|ext| ext == "wasm" || ext == "wat")
+}
+
+/// What to run of a module: `--invoke F ARGS...`, else its `_start`.
+struct Invocation {
+    module: PathBuf,
+    invoke: Option<String>,
+    args: Vec<String>,
+}
+
+impl Invocation {
+    fn parse(words: &[String]) -> Result<Invocation> {
+        let (module, rest) = words.split_first().context("no module given")?;
+        let module = PathBuf::from(module);
+        let (invoke, args) = match rest {
+            [flag, name, args @ ..] if flag == "--invoke" => (Some(name.clone()), args),
+            [flag, args @ ..] if flag.starts_with("--invoke=") => {
+                (Some(flag["--invoke=".len()..].to_string()), args)
+            }
+            [flag] if flag == "--invoke" => bail!("--invoke needs the name of an exported function"),
+            [separator, args @ ..] if separator == "--" => (None, args),
+            args => (None, args),
+        };
+        Ok(Invocation { module, invoke, args: args.to_vec() })
+    }
+}
+
+/// Records one module instance on wasmtime: its results go to stdout as wasmtime's `--invoke`
+/// prints them, a trap to stderr (exit status 1); the trace is written either way.
+fn record_module(words: &[String], out_dir: &Path) -> Result<ExitCode> {
+    let invocation = Invocation::parse(words)?;
+    let path = &invocation.module;
+    let bytes = native::read_module(path)?;
+    let engine = Engine::default();
+    let stem = path.file_stem().map(|stem| stem.to_string_lossy().into_owned());
+    let module = RecordingModule::new(&engine, &bytes, stem.as_deref())?;
+    if let Some(import) = module.imports().first() {
+        bail!(
+            "{}: imports {}.{}; r3 record runs modules without imports on wasmtime (no WASI: {})",
+            path.display(),
+            import.module,
+            import.name,
+            NO_WASI
+        );
+    }
+    if invocation.invoke.is_none() && !invocation.args.is_empty() {
+        bail!("program arguments need WASI, which native recording does not provide ({NO_WASI})");
+    }
+    let mut store = Store::new(&engine, ());
+    let recorder = Recorder::new(out_dir);
+    let instance = recorder.instantiate(&mut store, &module, &[])?;
+    let name = invocation.invoke.as_deref().unwrap_or("_start");
+    let func = instance
+        .get_func(name)
+        .with_context(|| format!("{}: no exported function {name:?}", path.display()))?;
+    let outcome = call(&mut store, func, &invocation.args)?;
+    for trace in recorder.finish(&mut store)? {
+        eprintln!("r3: {}", summary(&trace));
+    }
+    match outcome {
+        Ok(results) => {
+            results.iter().for_each(|result| println!("{}", display(result)));
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => {
+            match error.downcast_ref::<Trap>() {
+                Some(trap) => eprintln!("error: {name} trapped: {trap}"),
+                None => eprintln!("error: {name} failed: {error:#}"),
+            }
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// Why the native recorder has no WASI, for the error messages.
+const NO_WASI: &str = "wasmtime-wasi needs wasmtime's component model and async runtime, too much build time";
+
+/// Parses `args` for `func`'s parameters and calls it; argument errors are errors of r3, a
+/// failing call is the outcome.
+fn call(store: &mut Store<()>, func: Func, args: &[String]) -> Result<wasmtime::Result<Vec<Val>>> {
+    let ty = func.ty(&*store);
+    let params: Vec<ValType> = ty.params().collect();
+    if params.len() != args.len() {
+        bail!("the function takes {} arguments, {} given", params.len(), args.len());
+    }
+    let args = params
+        .iter()
+        .zip(args)
+        .enumerate()
+        .map(|(i, (ty, arg))| parse_value(ty, arg).with_context(|| format!("argument {} ({arg:?})", i + 1)))
+        .collect::<Result<Vec<Val>>>()?;
+    let mut results = vec![Val::I32(0); ty.results().len()];
+    Ok(func.call(&mut *store, &args, &mut results).map(|()| results))
+}
+
+fn parse_value(ty: &ValType, text: &str) -> Result<Val> {
+    Ok(match ty {
+        ValType::I32 => Val::I32(parse_int(text, 32)? as i32),
+        ValType::I64 => Val::I64(parse_int(text, 64)? as i64),
+        ValType::F32 => Val::F32(parse_float(text, 23, 8)? as u32),
+        ValType::F64 => Val::F64(parse_float(text, 52, 11)?),
+        ValType::V128 => Val::V128(parse_u128(text)?.into()),
+        ValType::Ref(_) if text == "null" => Val::null_ref(&ty.unwrap_ref().heap_type().clone()),
+        ValType::Ref(_) => bail!("a reference argument can only be null"),
+    })
+}
+
+/// Decimal (signed or unsigned) or `0x` hex, as the low `bits` bits.
+fn parse_int(text: &str, bits: u32) -> Result<u64> {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(digits) => (true, digits),
+        None => (false, text),
+    };
+    let magnitude = match digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => digits.parse::<u64>(),
+    }
+    .with_context(|| format!("not an integer: {text:?}"))?;
+    let limit = if negative { 1u128 << (bits - 1) } else { (1u128 << bits) - 1 };
+    if magnitude as u128 > limit {
+        bail!("{text} does not fit in {bits} bits");
+    }
+    let value = if negative { magnitude.wrapping_neg() } else { magnitude };
+    Ok(if bits == 64 { value } else { value & ((1 << bits) - 1) })
+}
+
+/// Decimal, `inf`, `nan` or `nan:0x<payload>` (optionally signed), as the bits of a float with
+/// that many mantissa and exponent bits.
+fn parse_float(text: &str, mantissa: u32, exponent: u32) -> Result<u64> {
+    let (sign, unsigned) = match text.strip_prefix('-') {
+        Some(rest) => (1u64 << (mantissa + exponent), rest),
+        None => (0, text.strip_prefix('+').unwrap_or(text)),
+    };
+    if let Some(payload) = unsigned.strip_prefix("nan:0x") {
+        let payload =
+            u64::from_str_radix(payload, 16).with_context(|| format!("not a NaN payload: {text:?}"))?;
+        if payload == 0 || payload >> mantissa != 0 {
+            bail!("a NaN payload is between 1 and 0x{:x}", (1u64 << mantissa) - 1);
+        }
+        let exponent_bits = ((1u64 << exponent) - 1) << mantissa;
+        return Ok(sign | exponent_bits | payload);
+    }
+    if mantissa == 23 {
+        let value: f32 = text.parse().with_context(|| format!("not a number: {text:?}"))?;
+        Ok(value.to_bits() as u64)
+    } else {
+        let value: f64 = text.parse().with_context(|| format!("not a number: {text:?}"))?;
+        Ok(value.to_bits())
+    }
+}
+
+fn parse_u128(text: &str) -> Result<u128> {
+    match text.strip_prefix("0x") {
+        Some(hex) => u128::from_str_radix(hex, 16),
+        None => text.parse(),
+    }
+    .with_context(|| format!("not a v128 (decimal or 0x hex): {text:?}"))
+}
+
+/// A result as wasmtime's `--invoke` prints it.
+fn display(value: &Val) -> String {
+    match value {
+        Val::I32(v) => v.to_string(),
+        Val::I64(v) => v.to_string(),
+        Val::F32(bits) => f32::from_bits(*bits).to_string(),
+        Val::F64(bits) => f64::from_bits(*bits).to_string(),
+        Val::V128(v) => v.as_u128().to_string(),
+        Val::FuncRef(None) => "<null funcref>".into(),
+        Val::FuncRef(Some(_)) => "<funcref>".into(),
+        Val::ExternRef(None) => "<null externref>".into(),
+        Val::ExternRef(Some(_)) => "<externref>".into(),
+        _ => "<reference>".into(),
     }
 }
