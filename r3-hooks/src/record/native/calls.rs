@@ -39,7 +39,7 @@ fn call_import<T: 'static>(
         }
         if c.recording {
             let args = c.values(&mut *caller, params);
-            c.emit_call(&Event::ImportCall { func: k, args });
+            c.open_import(Event::ImportCall { func: k, args });
             c.leave(&mut *caller);
         }
         c.control = false;
@@ -54,12 +54,12 @@ fn call_import<T: 'static>(
         match &outcome {
             Ok(()) => {
                 let results = c.values(&mut *caller, results);
-                c.emit_call(&Event::ImportReturn { func: k, results });
+                c.close_import(&Event::ImportReturn { func: k, results });
             }
             Err(error) => {
                 // The host may have changed things before it failed, and the module, unwinding,
                 // has control again: a host -> module transition like a return.
-                c.emit_call(&Event::ImportThrow { func: k });
+                c.close_import(&Event::ImportThrow { func: k });
                 c.note_thrown(error);
             }
         }

@@ -74,6 +74,9 @@ pub struct Context {
     thrown: Option<usize>,
     /// Call events written, part of `end.naive_events`.
     calls: u64,
+    /// The last `import_call` while nothing followed it yet: the call-stack optimisation leaves
+    /// it out if its `import_return` or `import_throw` comes next.
+    open_import: Option<Event>,
     pub memory: Option<Memories>,
     globals: Vec<TrackedGlobal>,
     tables: Vec<TrackedTable>,
@@ -120,6 +123,7 @@ impl Context {
             imported_functions,
             thrown: None,
             calls: 0,
+            open_import: None,
             memory: None,
             globals: Vec::new(),
             tables: Vec::new(),
@@ -146,6 +150,13 @@ impl Context {
     }
 
     pub fn emit(&mut self, event: &Event) {
+        if let Some(call) = self.open_import.take() {
+            self.write(&call);
+        }
+        self.write(event);
+    }
+
+    fn write(&mut self, event: &Event) {
         let Some(writer) = self.file.writer.as_mut().filter(|_| self.recording) else { return };
         if let Err(source) = writer.event(event) {
             self.failure = Some(NativeError::Trace { path: self.file.temp.clone(), source });
@@ -157,6 +168,21 @@ impl Context {
     pub fn emit_call(&mut self, event: &Event) {
         self.emit(event);
         self.calls += 1;
+    }
+
+    /// An `import_call`, held back until something else happens while the import runs (a
+    /// re-entrant export call): if its return or throw comes first, that event implies it.
+    pub fn open_import(&mut self, call: Event) {
+        if let Some(previous) = self.open_import.replace(call) {
+            self.write(&previous);
+        }
+        self.calls += 1;
+    }
+
+    /// The `import_return` or `import_throw` of the last import call.
+    pub fn close_import(&mut self, event: &Event) {
+        self.open_import = None;
+        self.emit_call(event);
     }
 
     pub fn warn_once(&mut self, key: &'static str, message: &str) {
