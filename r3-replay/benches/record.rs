@@ -18,11 +18,16 @@ fn main() {
         .expect("../shared/corpus/drivers exists")
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))
         .filter(|path| path.extension().is_some_and(|ext| ext == "mjs"))
-        .filter(|path| only.as_ref().is_none_or(|only| only.iter().any(|slug| path.file_stem().unwrap() == slug.as_str())))
+        .filter(|path| {
+            only.as_ref()
+                .is_none_or(|only| only.iter().any(|slug| path.file_stem().unwrap() == slug.as_str()))
+        })
         .collect();
     drivers.sort();
     let work = std::env::temp_dir().join(format!("r3-bench-{}", std::process::id()));
-    println!("| app | plain s | recorded s | overhead | instances | events | trace KB | naive events | reduction |");
+    println!(
+        "| app | plain s | recorded s | overhead | instances | events | trace KB | naive events | reduction |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|");
     let mut overheads = Vec::new();
     for driver in &drivers {
@@ -74,11 +79,13 @@ fn bench(driver: &Path, work: &Path, runs: usize) -> Result<Row, String> {
     record(driver, &out, &cache)?; // warm-up: fills the instrumentation cache
     let (mut plain_times, mut recorded_times) = (Vec::new(), Vec::new());
     for _ in 0..runs {
-        let (digest, time) = run(plain(driver))?;
-        check(&expected, &digest)?;
+        let (_, time) = run(plain(driver))?;
         plain_times.push(time);
         let (digest, time) = record(driver, &out, &cache)?;
-        check(&expected, &digest)?;
+        // Clock-dependent drivers (fonteditor) may change their digest between any two runs.
+        if digest != expected {
+            check(&run(plain(driver))?.0, &digest)?;
+        }
         recorded_times.push(time);
     }
     let mut row = Row {
@@ -121,7 +128,8 @@ fn record(driver: &Path, out: &Path, cache: &Path) -> Result<(String, Duration),
 /// The program's last stdout line (the drivers' digest) and its wall time.
 fn run(mut command: Command) -> Result<(String, Duration), String> {
     let start = Instant::now();
-    let output = command.env("CORPUS_DIR", tests::corpus_dir()).output().map_err(|error| error.to_string())?;
+    let output =
+        command.env("CORPUS_DIR", tests::corpus_dir()).output().map_err(|error| error.to_string())?;
     let time = start.elapsed();
     let stdout = String::from_utf8_lossy(&output.stdout);
     match stdout.lines().last() {

@@ -52,7 +52,8 @@ fn record(name: &str, work: &Path) -> Result<String, String> {
     traces.sort();
     let mut text = format!("stdout:\n{stdout}");
     for path in traces {
-        let trace = Trace::read(&std::fs::read(&path).unwrap()).map_err(|error| format!("{}: {error}", path.display()))?;
+        let trace = Trace::read(&std::fs::read(&path).unwrap())
+            .map_err(|error| format!("{}: {error}", path.display()))?;
         let printed = String::from_utf8(trace.to_bytes(Encoding::Text)).unwrap();
         let binary = Trace::read(printed.as_bytes()).unwrap().to_bytes(Encoding::Binary);
         if Trace::read(&binary).unwrap() != trace {
@@ -83,5 +84,11 @@ fn host_program_cases() {
         }
         let _ = std::fs::remove_dir_all(&work);
     }
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), names.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        names.len(),
+        failures.join("\n")
+    );
 }

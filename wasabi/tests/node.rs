@@ -66,8 +66,14 @@ fn corpus_digests_are_unchanged_with_all_hooks() {
                             .arg(driver),
                     );
                     let name = driver.file_stem().unwrap().to_string_lossy().into_owned();
+                    // Clock-dependent drivers (fonteditor's font header carries the time) may
+                    // change their digest between any two runs: a second plain run tells apart.
+                    let again = || digest(Command::new("node").arg(driver));
                     match (plain, instrumented) {
                         (Ok(plain), Ok(instrumented)) if plain == instrumented => eprintln!("{name}: ok"),
+                        (Ok(_), Ok(instrumented)) if again() == Ok(instrumented.clone()) => {
+                            eprintln!("{name}: ok")
+                        }
                         (plain, instrumented) => failures
                             .lock()
                             .unwrap()

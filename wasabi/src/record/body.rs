@@ -72,7 +72,7 @@ pub(super) fn rewrite(
     while !reader.eof() {
         let start = reader.original_position();
         let op = reader.read()?;
-        validator.op(start as u64, &op)?;
+        validator.op(start, &op)?;
         rewriter.step(&op, start as usize, reader.original_position() as usize);
     }
     reader.finish()?;

@@ -106,11 +106,14 @@ impl Metadata {
             name: module.names.module.clone(),
             functions,
             imported_functions: module.num_imported_functions(),
-            memory: memories
-                .into_iter()
-                .next()
-                .filter(|(reach, ..)| visible(reach))
-                .map(|(reach, initial, maximum)| HostMemory { reach, initial, maximum, shadow_offset: super::SHADOW_OFFSET }),
+            memory: memories.into_iter().next().filter(|(reach, ..)| visible(reach)).map(
+                |(reach, initial, maximum)| HostMemory {
+                    reach,
+                    initial,
+                    maximum,
+                    shadow_offset: super::SHADOW_OFFSET,
+                },
+            ),
             globals: globals
                 .into_iter()
                 .zip(&types.globals)

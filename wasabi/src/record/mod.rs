@@ -15,8 +15,8 @@ pub use metadata::Metadata;
 
 use crate::instrument::{ID_SECTION, export_function_table, in_module_order};
 use crate::output::{OutputError, create_dir, write_atomically};
-use body::{SHADOW, load_of_width};
 pub use body::SHADOW_OFFSET;
+use body::{SHADOW, load_of_width};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::io::Write;
