@@ -458,6 +458,7 @@ var R3 = (function () {
       this.header();
       this.imports = this.link(imports);
       contexts.push(this);
+      markActive();
     }
 
     header() {
@@ -770,8 +771,10 @@ var R3 = (function () {
     }
 
     exportFailed(exception) {
+      const thrown = this.hasThrown && exception === this.thrown;
+      if (!thrown) this.takeAllHostWrites();
       const e = this.enc;
-      if (this.hasThrown && exception === this.thrown) {
+      if (thrown) {
         e.reserve(1);
         e.byte(EXPORT_THROW);
       } else {
@@ -954,6 +957,16 @@ var R3 = (function () {
       if (start >= end) return; // out of bounds: the module traps on its own
       if (this.recording) this.compare(start, end);
       else this.s8.set(this.m8.subarray(start, end), start);
+    }
+
+    // After a trap: the module checks the loads of a straight stretch of code together at its
+    // end, so host-written bytes it read just before the trap may not be synced yet. All of
+    // memory is compared instead (traps are rare).
+    takeAllHostWrites() {
+      if (this.memory === undefined) return;
+      if (this.m8.length === 0 || this.s8.length === 0) this.refreshViews();
+      const end = Math.min(this.m8.length, this.s8.length);
+      if (end > 0) this.compare(0, end - (end % 4));
     }
 
     refreshViews() {
@@ -1393,6 +1406,37 @@ var R3 = (function () {
       finishAll();
     } catch (e) {
       warn(`finishing the traces failed: ${e && e.stack || e}`);
+    }
+    unmarkActive();
+  }
+
+  // A process that records leaves a marker in the trace directory until its traces are
+  // written, so that `r3 record` also waits for child processes that outlive the program
+  // (esbuild's service process ends only after its parent).
+  let activeMarker;
+  function markActive() {
+    if (host === undefined || activeMarker !== undefined) return;
+    let thread = 0;
+    try {
+      thread = host.process.getBuiltinModule ? host.process.getBuiltinModule("worker_threads").threadId : 0;
+    } catch {
+      thread = 0;
+    }
+    activeMarker = host.path.join(host.dir, `.r3-active-${host.process.pid}-${thread}`);
+    try {
+      host.fs.mkdirSync(host.dir, { recursive: true });
+      host.fs.writeFileSync(activeMarker, "");
+    } catch (e) {
+      warn(`cannot write ${activeMarker}: ${e.message}`);
+    }
+  }
+
+  function unmarkActive() {
+    if (activeMarker === undefined) return;
+    try {
+      host.fs.unlinkSync(activeMarker);
+    } catch {
+      // already gone: nothing waits for it
     }
   }
 

@@ -69,8 +69,12 @@ pub fn record(
         .env("WASABI_CACHE", cache_dir.unwrap_or_else(|| work.join("cache")))
         .env("R3_TRACE_DIR", &out_dir)
         .status();
+    let status = status.map_err(|source| RecordError::Start { program: program.clone(), source });
+    if status.is_ok() {
+        wait_for_recording_processes(&out_dir);
+    }
     let _ = std::fs::remove_dir_all(&work);
-    let status = status.map_err(|source| RecordError::Start { program: program.clone(), source })?;
+    let status = status?;
     let mut traces: Vec<PathBuf> =
         traces_in(&out_dir).into_iter().filter(|trace| !before.contains(trace)).collect();
     traces.sort();
@@ -89,6 +93,38 @@ fn path_with_node_first(program: &str) -> Option<std::ffi::OsString> {
     let dir = std::path::absolute(dir).ok()?;
     let rest = std::env::var_os("PATH").unwrap_or_default();
     std::env::join_paths(std::iter::once(dir).chain(std::env::split_paths(&rest))).ok()
+}
+
+/// Child processes of the program may still be writing traces (esbuild's service process
+/// outlives its parent): each recording process keeps a `.r3-active-PID-THREAD` marker until
+/// its traces are written. Markers of processes that died without removing them are dropped.
+fn wait_for_recording_processes(out_dir: &Path) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let markers: Vec<PathBuf> = std::fs::read_dir(out_dir)
+            .into_iter()
+            .flatten()
+            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+            .filter(|path| {
+                path.file_name().is_some_and(|name| name.to_string_lossy().starts_with(".r3-active-"))
+            })
+            .collect();
+        let mut waiting = false;
+        for marker in markers {
+            let name = marker.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            let pid =
+                name.trim_start_matches(".r3-active-").split('-').next().unwrap_or_default().to_string();
+            if Path::new("/proc").join(&pid).exists() {
+                waiting = true;
+            } else {
+                let _ = std::fs::remove_file(&marker);
+            }
+        }
+        if !waiting || std::time::Instant::now() > deadline {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 fn traces_in(dir: &Path) -> Vec<PathBuf> {

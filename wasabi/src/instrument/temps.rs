@@ -10,12 +10,22 @@ pub struct Temps {
     added: Vec<Ty>,
     by_type: [Vec<u32>; Ty::COUNT],
     in_use: [usize; Ty::COUNT],
+    /// i32 locals that live across instructions until [`Temps::release_pinned`].
+    pinned: Vec<u32>,
+    pinned_in_use: usize,
 }
 
 impl Temps {
     /// `first` is the number of parameters and declared locals.
     pub fn new(first: u32) -> Self {
-        Temps { first, added: Vec::new(), by_type: Default::default(), in_use: [0; Ty::COUNT] }
+        Temps {
+            first,
+            added: Vec::new(),
+            by_type: Default::default(),
+            in_use: [0; Ty::COUNT],
+            pinned: Vec::new(),
+            pinned_in_use: 0,
+        }
     }
 
     /// Starts a new instruction: every temp is free again.
@@ -30,9 +40,35 @@ impl Temps {
         if let Some(&local) = self.by_type[slot].get(used) {
             return local;
         }
+        let local = self.add(ty);
+        self.by_type[slot].push(local);
+        local
+    }
+
+    /// An i32 that stays taken across instructions, until [`Temps::release_pinned`].
+    pub fn pinned(&mut self) -> u32 {
+        let used = self.pinned_in_use;
+        self.pinned_in_use += 1;
+        if let Some(&local) = self.pinned.get(used) {
+            return local;
+        }
+        let local = self.add(Ty::I32);
+        self.pinned.push(local);
+        local
+    }
+
+    pub fn release_pinned(&mut self) {
+        self.pinned_in_use = 0;
+    }
+
+    /// A local of its own for the rest of the function.
+    pub fn dedicated(&mut self, ty: Ty) -> u32 {
+        self.add(ty)
+    }
+
+    fn add(&mut self, ty: Ty) -> u32 {
         let local = self.first + self.added.len() as u32;
         self.added.push(ty);
-        self.by_type[slot].push(local);
         local
     }
 

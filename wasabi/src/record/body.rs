@@ -65,6 +65,8 @@ pub(super) fn rewrite(
         code: Vec::with_capacity((body.range().end - body.range().start) as usize * 2),
         temps: Temps::new(local_count),
         pending_naive: 0,
+        batch: Vec::new(),
+        differ: None,
     };
     let mut binary = body.get_binary_reader_for_operators()?;
     binary.set_features(features);
@@ -90,6 +92,35 @@ struct Rewriter<'a> {
     /// Naive events (reads, calls) since the counter was last bumped: it is bumped once per
     /// straight-line stretch of code instead of once per event.
     pending_naive: u32,
+    /// Plain loads since the last batch check: (address local, offset, width). Their
+    /// comparisons are or-ed into `differ`; one branch per batch decides whether to sync them.
+    batch: Vec<(u32, u64, u32)>,
+    /// The i32 local collecting "some load of the batch read bytes that differ".
+    differ: Option<u32>,
+}
+
+/// At most this many loads share one branch: the branch's block calls sync once per load.
+const MAX_BATCH: usize = 8;
+
+/// Whether the loads batched so far must be checked before `op`: it may write memory, let the
+/// host run, or leave the straight-line code. (A trap in between is caught by the recorder,
+/// which then compares all of memory with the shadow.)
+fn ends_batch(family: Family, op: &Operator<'_>) -> bool {
+    match family {
+        Family::Load => !is_plain_load(op),
+        Family::Control
+        | Family::Store
+        | Family::AtomicRmw
+        | Family::AtomicCmpxchg
+        | Family::AtomicWait
+        | Family::AtomicNotify
+        | Family::AtomicFence
+        | Family::MemoryFill
+        | Family::MemoryCopy
+        | Family::MemoryInit
+        | Family::MemoryGrow => true,
+        _ => false,
+    }
 }
 
 impl Rewriter<'_> {
@@ -98,6 +129,9 @@ impl Rewriter<'_> {
         let family = OpId::of(op).info().family;
         let (memarg, _) = memarg_and_lane(op);
         let on_shadowed_memory = self.layout.shadow && memarg.is_none_or(|m| memory_of(&m) == 0);
+        if !self.batch.is_empty() && ends_batch(family, op) {
+            self.check_batch();
+        }
         match (family, op) {
             (_, Operator::Call { function_index }) => {
                 self.pending_naive += NAIVE_EVENTS_PER_CALL;
@@ -211,11 +245,13 @@ impl Rewriter<'_> {
     }
 
     /// A load whose result tells its bytes apart (every load but lane loads and atomics): the
-    /// same load from the shadow, compared by bits, costs one extra load per read.
+    /// same load from the shadow, compared by bits, joins the batch; [`Self::check_batch`]
+    /// syncs the batch's bytes if any differed.
     fn checked_load(&mut self, op: &Operator<'_>, memarg: &wasmparser::MemArg, start: usize, end: usize) {
         let ty = value_type(op);
-        let addr = self.temps.fresh(Ty::I32);
+        let addr = self.temps.pinned();
         let value = self.temps.fresh(ty);
+        let differ = *self.differ.get_or_insert_with(|| self.temps.dedicated(Ty::I32));
         self.emit(Instruction::LocalTee(addr));
         self.copy(start, end);
         self.emit(Instruction::LocalTee(value));
@@ -231,8 +267,32 @@ impl Rewriter<'_> {
         if ty == Ty::V128 {
             self.emit(Instruction::V128AnyTrue);
         }
-        self.call_sync_if_differs(addr, memarg);
+        self.emit(Instruction::LocalGet(differ));
+        self.emit(Instruction::I32Or);
+        self.emit(Instruction::LocalSet(differ));
         self.emit(Instruction::LocalGet(value));
+        self.batch.push((addr, memarg.offset, access_width(memarg)));
+        if self.batch.len() == MAX_BATCH {
+            self.check_batch();
+        }
+    }
+
+    /// One branch for the batch: if any of its loads read bytes that differ from the shadow,
+    /// sync every load's bytes (sync records only what differs).
+    fn check_batch(&mut self) {
+        let differ = self.differ.expect("a batch has its flag");
+        self.emit(Instruction::LocalGet(differ));
+        self.emit(Instruction::If(BlockType::Empty));
+        for (addr, offset, width) in std::mem::take(&mut self.batch) {
+            self.emit(Instruction::LocalGet(addr));
+            self.emit(Instruction::I32Const(offset as u32 as i32));
+            self.emit(Instruction::I32Const(width as i32));
+            self.emit(Instruction::Call(self.layout.sync));
+        }
+        self.emit(Instruction::I32Const(0));
+        self.emit(Instruction::LocalSet(differ));
+        self.emit(Instruction::End);
+        self.temps.release_pinned();
     }
 
     /// Floats compare by bits: NaN payloads and -0 are bytes like any other.

@@ -3,7 +3,7 @@
 //! and `__r3.sync`. Each is a host function of the store, so the host can link them like any
 //! function, also into other modules.
 
-use super::context::{Memories, Shared, lock};
+use super::context::{Context, Memories, Shared, lock};
 use super::sync::{differing_runs, window};
 use crate::trace::Event;
 use std::borrow::Cow;
@@ -122,7 +122,12 @@ fn call_export<T: 'static>(
                     let results = c.values(&mut *caller, results);
                     c.emit_call(&Event::ExportReturn { results });
                 }
-                Err(error) => c.export_failed(error),
+                Err(error) => {
+                    if !c.is_thrown(error) {
+                        take_all_host_writes(&mut c, caller);
+                    }
+                    c.export_failed(error)
+                }
             }
             c.leave(&mut *caller);
         }
@@ -175,10 +180,33 @@ pub fn sync_function<T: 'static>(store: impl AsContextMut<Data = T>, ctx: Shared
 /// them) and takes them into the shadow.
 fn sync<T: 'static>(caller: &mut Caller<'_, T>, ctx: &Shared, addr: i32, offset: i32, len: i32) {
     let mut c = lock(ctx);
-    let Some(Memories { memory, shadow, offset: skew }) = c.memory else { return };
-    let shadowed = (shadow.data_size(caller.as_context()) as u64).saturating_sub(skew);
-    let limit = (memory.data_size(caller.as_context()) as u64).min(shadowed);
-    let Some(range) = window(addr, offset, len, limit) else { return };
+    let Some(memories) = c.memory else { return };
+    let Some(range) = window(addr, offset, len, shadowed_bytes(caller, &memories)) else { return };
+    take_host_writes(&mut c, caller, &memories, range);
+}
+
+/// Bytes of memory 0 that have a shadow copy.
+fn shadowed_bytes<T>(caller: &Caller<'_, T>, memories: &Memories) -> u64 {
+    let shadowed = (memories.shadow.data_size(caller.as_context()) as u64).saturating_sub(memories.offset);
+    (memories.memory.data_size(caller.as_context()) as u64).min(shadowed)
+}
+
+/// After a trap: the module checks the loads of a straight stretch of code together at its
+/// end, so some host-written bytes it read just before the trap may not be synced yet. All of
+/// memory is compared instead (traps are rare).
+pub fn take_all_host_writes<T>(c: &mut Context, caller: &mut Caller<'_, T>) {
+    let Some(memories) = c.memory else { return };
+    let range = 0..shadowed_bytes(caller, &memories);
+    take_host_writes(c, caller, &memories, range);
+}
+
+fn take_host_writes<T>(
+    c: &mut Context,
+    caller: &mut Caller<'_, T>,
+    memories: &Memories,
+    range: std::ops::Range<u64>,
+) {
+    let Memories { memory, shadow, offset: skew } = *memories;
     let (start, end) = (range.start as usize, range.end as usize);
     let current = memory.data(caller.as_context())[start..end].to_vec();
     let skew = skew as usize;

@@ -375,8 +375,13 @@ impl Context {
     }
 
     /// `export_throw` if `error` is what an import of this module raised, else `export_trap`.
+    /// Whether `error` is the host error an import threw (not a trap).
+    pub fn is_thrown(&self, error: &wasmtime::Error) -> bool {
+        self.thrown == Some(error_key(error))
+    }
+
     pub fn export_failed(&mut self, error: &wasmtime::Error) {
-        let event = if self.thrown == Some(error_key(error)) {
+        let event = if self.is_thrown(error) {
             Event::ExportThrow
         } else {
             Event::ExportTrap { message: trap_message(error) }
