@@ -95,12 +95,19 @@ struct Registry {
     counts: HashMap<String, u32>,
     /// Trace name -> the module sha256 using it.
     names: HashMap<String, String>,
-    instances: Vec<(Shared, Arc<Origin>)>,
+    instances: Vec<Shared>,
     /// Modules whose original bytes were written.
     written: HashSet<String>,
 }
 
-/// The module an instance records, for writing its original bytes.
+/// A new instance's module, number and trace path.
+struct Reserved {
+    origin: Arc<Origin>,
+    number: u32,
+    path: PathBuf,
+}
+
+/// The module an instance records.
 struct Origin {
     sha256: String,
     name: String,
@@ -139,29 +146,52 @@ impl Recorder {
         if !Engine::same(store.as_context().engine(), module.module.engine()) {
             return Err(NativeError::Engine { module: module.label() });
         }
-        let (origin, number, path) = self.reserve(module)?;
-        let header = Header { version: VERSION, module_sha256: origin.sha256.clone(), instance: number };
+        let reserved = self.reserve(module)?;
+        let started = self.start_recording(&mut store, module, imports, &reserved);
+        if started.is_err() {
+            self.release(&reserved.origin.sha256, reserved.number);
+        }
+        started
+    }
+
+    /// The original module (now, not when finished: the process may not get that far), the
+    /// trace's header, then the instance.
+    fn start_recording<T: 'static>(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        module: &RecordingModule,
+        imports: &[Extern],
+        reserved: &Reserved,
+    ) -> Result<RecordedInstance, NativeError> {
+        let Reserved { origin, number, path } = reserved;
+        self.write_original(origin)?;
+        let header = Header { version: VERSION, module_sha256: origin.sha256.clone(), instance: *number };
         let label = format!("{} instance {number}", origin.name);
-        let created = Context::create(label, &header, path, module.metadata.imported_functions);
-        let ctx = match created {
-            Ok(ctx) => Arc::new(Mutex::new(ctx)),
-            Err(error) => {
-                self.release(&origin.sha256, number);
-                return Err(error);
-            }
-        };
+        let ctx = Context::create(label, &header, path.clone(), module.metadata.imported_functions)?;
+        let ctx = Arc::new(Mutex::new(ctx));
         match instantiate_linked(&mut store, &ctx, module, imports) {
             Ok((instance, exports)) => {
-                registry(&self.registry).instances.push((ctx.clone(), origin.clone()));
-                let registry = self.registry.clone();
-                Ok(RecordedInstance { ctx, origin, registry, instance, exports, number })
+                registry(&self.registry).instances.push(ctx.clone());
+                Ok(RecordedInstance { ctx, origin: origin.clone(), instance, exports, number: *number })
             }
             Err(error) => {
                 lock(&ctx).discard();
-                self.release(&origin.sha256, number);
                 Err(error)
             }
         }
+    }
+
+    /// `<dir>/<name>.wasm`, once per module.
+    fn write_original(&self, origin: &Origin) -> Result<(), NativeError> {
+        let path = {
+            let mut registry = registry(&self.registry);
+            if !registry.written.insert(origin.sha256.clone()) {
+                return Ok(());
+            }
+            registry.dir.join(format!("{}.wasm", origin.name))
+        };
+        wasabi::output::write_atomically(&path, |out| out.write_all(&origin.bytes))
+            .map_err(|error| NativeError::Output { path: error.path, source: error.source })
     }
 
     /// Finishes every instance not finished yet, in instantiation order; returns their traces.
@@ -170,11 +200,12 @@ impl Recorder {
         let instances = registry(&self.registry).instances.clone();
         let mut traces = Vec::new();
         let mut failure = None;
-        for (ctx, origin) in instances {
+        for ctx in instances {
             if lock(&ctx).is_finished() {
                 continue;
             }
-            match finish(&mut store, &ctx, &self.registry, &origin) {
+            let finished = lock(&ctx).finish(&mut store);
+            match finished {
                 Ok(path) => traces.push(path),
                 Err(error) => failure = failure.or(Some(error)),
             }
@@ -183,7 +214,7 @@ impl Recorder {
     }
 
     /// The trace name, instance number and trace path of a new instance of `module`.
-    fn reserve(&self, module: &RecordingModule) -> Result<(Arc<Origin>, u32, PathBuf), NativeError> {
+    fn reserve(&self, module: &RecordingModule) -> Result<Reserved, NativeError> {
         let mut registry = registry(&self.registry);
         std::fs::create_dir_all(&registry.dir)
             .map_err(|source| NativeError::Output { path: registry.dir.clone(), source })?;
@@ -202,7 +233,8 @@ impl Recorder {
         let number = *count;
         *count += 1;
         let path = registry.dir.join(format!("{name}-{number}.r3"));
-        Ok((Arc::new(Origin { sha256, name, bytes: module.original.clone() }), number, path))
+        let origin = Arc::new(Origin { sha256, name, bytes: module.original.clone() });
+        Ok(Reserved { origin, number, path })
     }
 
     /// Frees the number of an instance that failed, unless a later one took a number since.
@@ -219,7 +251,7 @@ fn instantiate_linked<T: 'static>(
     ctx: &Shared,
     module: &RecordingModule,
     imports: &[Extern],
-) -> Result<(Instance, Vec<(String, Extern)>), NativeError> {
+) -> Result<(Instance, HostExports), NativeError> {
     let externs = link::link(&mut store, ctx, module, imports)?;
     let instance = Instance::new(&mut store, &module.module, &externs)
         .map_err(|error| NativeError::Instantiate { module: module.label(), error })?;
@@ -227,36 +259,14 @@ fn instantiate_linked<T: 'static>(
     Ok((instance, exports))
 }
 
-fn finish(
-    store: impl AsContextMut,
-    ctx: &Shared,
-    registry: &Mutex<Registry>,
-    origin: &Origin,
-) -> Result<PathBuf, NativeError> {
-    let path = lock(ctx).finish(store)?;
-    write_original(registry, origin)?;
-    Ok(path)
-}
-
-/// `<dir>/<name>.wasm`, once per module.
-fn write_original(registry: &Mutex<Registry>, origin: &Origin) -> Result<(), NativeError> {
-    let path = {
-        let mut registry = self::registry(registry);
-        if !registry.written.insert(origin.sha256.clone()) {
-            return Ok(());
-        }
-        registry.dir.join(format!("{}.wasm", origin.name))
-    };
-    wasabi::output::write_atomically(&path, |out| out.write_all(&origin.bytes))
-        .map_err(|error| NativeError::Output { path: error.path, source: error.source })
-}
+/// Exports by name, functions as recording wrappers.
+type HostExports = Vec<(String, Extern)>;
 
 /// A recorded instance, as the host sees it.
 #[derive(Clone)]
 pub struct RecordedInstance {
     ctx: Shared,
     origin: Arc<Origin>,
-    registry: Arc<Mutex<Registry>>,
     instance: Instance,
     exports: Vec<(String, Extern)>,
     number: u32,
@@ -329,9 +339,9 @@ impl RecordedInstance {
         lock(&self.ctx).path().clone()
     }
 
-    /// Ends the recording (`end` event) and writes the trace and the original module; the
-    /// instance keeps running, unrecorded.
+    /// Ends the recording (`end` event) and writes the trace; the instance keeps running,
+    /// unrecorded.
     pub fn finish(&self, store: impl AsContextMut) -> Result<PathBuf, NativeError> {
-        finish(store, &self.ctx, &self.registry, &self.origin)
+        lock(&self.ctx).finish(store)
     }
 }

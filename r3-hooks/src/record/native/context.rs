@@ -374,12 +374,12 @@ impl Context {
         self.thrown = Some(error_key(error));
     }
 
-    /// `export_throw` if `error` is what an import of this module raised, else `export_trap`.
     /// Whether `error` is the host error an import threw (not a trap).
     pub fn is_thrown(&self, error: &wasmtime::Error) -> bool {
         self.thrown == Some(error_key(error))
     }
 
+    /// `export_throw` if `error` is what an import of this module raised, else `export_trap`.
     pub fn export_failed(&mut self, error: &wasmtime::Error) {
         let event = if self.is_thrown(error) {
             Event::ExportThrow
