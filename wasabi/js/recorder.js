@@ -459,6 +459,8 @@ var R3 = (function () {
       this.imports = this.link(imports);
       contexts.push(this);
       markActive();
+      // Now, not at exit: a process may be killed at exit time (esbuild's service process).
+      if (host !== undefined) writeOriginal(this.sha, this.name);
     }
 
     header() {
@@ -1108,7 +1110,6 @@ var R3 = (function () {
       e.pos = 0;
       const file = this.tracePath();
       if (this.closeFile(true)) finishedTraces.push({ name: this.name, instance: this.instance, file });
-      writeOriginal(this.sha, this.name);
     }
 
     // Closes the temporary file and renames it into place (keep) or removes it.
@@ -1384,7 +1385,28 @@ var R3 = (function () {
       Object.defineProperty(f, "length", { value: original.value.length });
       Object.defineProperty(TablePrototype, name, { ...original, value: f });
     }
-    if (host !== undefined) host.process.on("exit", finishAtExit);
+    if (host !== undefined) {
+      host.process.on("exit", finishAtExit);
+      for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"]) finishOnSignal(signal);
+    }
+  }
+
+  // A process killed by a signal runs no exit handlers. Unless the program handles the signal
+  // itself, the traces are written and the signal is raised again, so the process still ends
+  // the way it would have (esbuild stops its service process with SIGTERM).
+  function finishOnSignal(signal) {
+    const proc = host.process;
+    const onSignal = () => {
+      if (proc.listenerCount(signal) > 1) return;
+      finishAtExit();
+      proc.removeListener(signal, onSignal);
+      proc.kill(proc.pid, signal);
+    };
+    try {
+      proc.on(signal, onSignal);
+    } catch {
+      // not every platform or thread can listen for every signal
+    }
   }
 
   // ---------------------------------------------------------------------------------------
