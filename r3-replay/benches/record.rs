@@ -10,20 +10,16 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn main() {
-    let drivers_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/drivers");
     let only: Option<Vec<String>> =
         std::env::var("R3_BENCH_ONLY").ok().map(|list| list.split(',').map(str::to_string).collect());
     let runs: usize = std::env::var("R3_BENCH_RUNS").ok().and_then(|n| n.parse().ok()).unwrap_or(5);
-    let mut drivers: Vec<PathBuf> = std::fs::read_dir(&drivers_dir)
-        .expect("../shared/corpus/drivers exists")
-        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-        .filter(|path| path.extension().is_some_and(|ext| ext == "mjs"))
+    let drivers: Vec<PathBuf> = tests::corpus_drivers()
+        .into_iter()
         .filter(|path| {
             only.as_ref()
                 .is_none_or(|only| only.iter().any(|slug| path.file_stem().unwrap() == slug.as_str()))
         })
         .collect();
-    drivers.sort();
     let work = std::env::temp_dir().join(format!("r3-bench-{}", std::process::id()));
     println!(
         "| app | plain s | recorded s | overhead | instances | events | trace KB | naive events | reduction |"
@@ -133,14 +129,8 @@ fn record(driver: &Path, out: &Path, cache: &Path) -> Result<(String, Duration),
 /// The program's last stdout line (the drivers' digest) and its wall time.
 fn run(mut command: Command) -> Result<(String, Duration), String> {
     let start = Instant::now();
-    let output =
-        command.env("CORPUS_DIR", tests::corpus_dir()).output().map_err(|error| error.to_string())?;
-    let time = start.elapsed();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    match stdout.lines().last() {
-        Some(line) if output.status.success() => Ok((line.to_string(), time)),
-        _ => Err(format!("{}: {}", output.status, String::from_utf8_lossy(&output.stderr))),
-    }
+    let digest = tests::driver_digest(&mut command)?;
+    Ok((digest, start.elapsed()))
 }
 
 fn median(mut times: Vec<Duration>) -> Duration {

@@ -4,31 +4,9 @@
 
 use r3_hooks::Trace;
 use r3_hooks::trace::Encoding;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::Mutex;
-
-fn drivers() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/drivers");
-    let mut drivers: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("../shared/corpus/drivers exists")
-        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-        .filter(|path| path.extension().is_some_and(|ext| ext == "mjs"))
-        .collect();
-    drivers.sort();
-    drivers
-}
-
-/// The last stdout line: the drivers print their digest there.
-fn digest(command: &mut Command) -> Result<String, String> {
-    let output =
-        command.env("CORPUS_DIR", tests::corpus_dir()).output().map_err(|error| error.to_string())?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    match stdout.lines().last() {
-        Some(line) if output.status.success() => Ok(line.to_string()),
-        _ => Err(format!("{}\n{}", output.status, String::from_utf8_lossy(&output.stderr))),
-    }
-}
 
 fn check_traces(dir: &Path) -> Result<usize, String> {
     let mut count = 0;
@@ -54,20 +32,18 @@ fn check_traces(dir: &Path) -> Result<usize, String> {
 
 fn record(driver: &Path, out: &Path) -> Result<(), String> {
     let node = tests::recording_node();
-    let plain = digest(Command::new(&node).arg(driver))?;
-    let recorded = digest(
-        Command::new(env!("CARGO_BIN_EXE_r3"))
-            .args(["record", "-o"])
-            .arg(out)
-            .arg("--")
-            .arg(&node)
-            .arg(driver),
-    )?;
-    // A driver whose output depends on the clock (fonteditor's font header carries the time)
-    // may change its digest between any two runs: a second plain run tells that apart.
-    if plain != recorded && digest(Command::new(&node).arg(driver))? != recorded {
-        return Err(format!("digest changed: {plain} -> {recorded}"));
-    }
+    let plain = || {
+        let mut command = Command::new(&node);
+        command.arg(driver);
+        command
+    };
+    let recorded = || {
+        let _ = std::fs::remove_dir_all(out);
+        let mut command = Command::new(env!("CARGO_BIN_EXE_r3"));
+        command.args(["record", "-o"]).arg(out).arg("--").arg(&node).arg(driver);
+        command
+    };
+    tests::same_digest(plain, recorded)?;
     match check_traces(out)? {
         0 => Err("no trace written".into()),
         _ => Ok(()),
@@ -76,7 +52,7 @@ fn record(driver: &Path, out: &Path) -> Result<(), String> {
 
 #[test]
 fn every_corpus_driver_records_with_its_digest_unchanged() {
-    let drivers = drivers();
+    let drivers = tests::corpus_drivers();
     assert!(drivers.len() >= 20, "only {} drivers", drivers.len());
     let work = std::env::temp_dir().join(format!("r3-corpus-{}", std::process::id()));
     let failures = Mutex::new(Vec::new());

@@ -67,3 +67,46 @@ pub fn recording_node() -> PathBuf {
     })
     .clone()
 }
+
+/// The corpus drivers (`../shared/corpus/drivers/*.mjs`), sorted.
+pub fn corpus_drivers() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/drivers");
+    let mut drivers: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|error| panic!("{}: {error}", dir.display()))
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "mjs"))
+        .collect();
+    drivers.sort();
+    drivers
+}
+
+/// Runs a corpus program (with `CORPUS_DIR` set) and returns the last line of its stdout, where
+/// the drivers print their digest; the exit status and stderr if it fails.
+pub fn driver_digest(command: &mut std::process::Command) -> Result<String, String> {
+    let output = command.env("CORPUS_DIR", corpus_dir()).output().map_err(|error| error.to_string())?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    match stdout.lines().last() {
+        Some(line) if output.status.success() => Ok(line.to_string()),
+        _ => Err(format!("{}\n{}", output.status, String::from_utf8_lossy(&output.stderr))),
+    }
+}
+
+/// Checks that `observed` (the program run instrumented or recorded) prints the digest that
+/// `plain` prints. A driver whose output depends on the clock (fonteditor writes the time into a
+/// font and digests its compressed size) may change its digest between any two runs, so the
+/// observed digest must equal a plain one right before or after it, in one of three attempts.
+pub fn same_digest(
+    plain: impl Fn() -> std::process::Command,
+    observed: impl Fn() -> std::process::Command,
+) -> Result<(), String> {
+    let mut attempts = Vec::new();
+    for _ in 0..3 {
+        let before = driver_digest(&mut plain())?;
+        let seen = driver_digest(&mut observed())?;
+        if before == seen || driver_digest(&mut plain())? == seen {
+            return Ok(());
+        }
+        attempts.push(format!("{before} -> {seen}"));
+    }
+    Err(format!("digest changed: {}", attempts.join(", ")))
+}

@@ -26,26 +26,9 @@ fn js_runtime_tests_pass() {
     assert!(stdout.contains("# fail 0"), "{stdout}");
 }
 
-/// The last line of a program's stdout: the drivers print their digest there.
-fn digest(command: &mut Command) -> Result<String, String> {
-    let output =
-        command.env("CORPUS_DIR", tests::corpus_dir()).output().map_err(|error| error.to_string())?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    match stdout.lines().last() {
-        Some(line) if output.status.success() => Ok(line.to_string()),
-        _ => Err(format!("{}\n{}", output.status, String::from_utf8_lossy(&output.stderr))),
-    }
-}
-
 #[test]
 fn corpus_digests_are_unchanged_with_all_hooks() {
-    let drivers_dir = repo().join("../shared/corpus/drivers");
-    let mut drivers: Vec<PathBuf> = std::fs::read_dir(&drivers_dir)
-        .expect("../shared/corpus/drivers exists")
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "mjs"))
-        .collect();
-    drivers.sort();
+    let drivers = tests::corpus_drivers();
     assert!(drivers.len() >= 20, "only {} drivers", drivers.len());
     let noop = std::env::temp_dir().join(format!("wasabi-noop-{}.js", std::process::id()));
     std::fs::write(&noop, "Wasabi.analysis = {};\n").unwrap();
@@ -56,28 +39,20 @@ fn corpus_digests_are_unchanged_with_all_hooks() {
         for _ in 0..2 {
             scope.spawn(|| {
                 while let Some(driver) = next.lock().unwrap().next() {
-                    let plain = digest(Command::new("node").arg(driver));
-                    let instrumented = digest(
-                        Command::new(wasabi())
-                            .arg("run")
-                            .arg("--analysis")
-                            .arg(&noop)
-                            .args(["--", "node"])
-                            .arg(driver),
-                    );
                     let name = driver.file_stem().unwrap().to_string_lossy().into_owned();
-                    // Clock-dependent drivers (fonteditor's font header carries the time) may
-                    // change their digest between any two runs: a second plain run tells apart.
-                    let again = || digest(Command::new("node").arg(driver));
-                    match (plain, instrumented) {
-                        (Ok(plain), Ok(instrumented)) if plain == instrumented => eprintln!("{name}: ok"),
-                        (Ok(_), Ok(instrumented)) if again() == Ok(instrumented.clone()) => {
-                            eprintln!("{name}: ok")
-                        }
-                        (plain, instrumented) => failures
-                            .lock()
-                            .unwrap()
-                            .push(format!("{name}: plain {plain:?}, instrumented {instrumented:?}")),
+                    let plain = || {
+                        let mut command = Command::new("node");
+                        command.arg(driver);
+                        command
+                    };
+                    let instrumented = || {
+                        let mut command = Command::new(wasabi());
+                        command.arg("run").arg("--analysis").arg(&noop).args(["--", "node"]).arg(driver);
+                        command
+                    };
+                    match tests::same_digest(plain, instrumented) {
+                        Ok(()) => eprintln!("{name}: ok"),
+                        Err(error) => failures.lock().unwrap().push(format!("{name}: {error}")),
                     }
                 }
             });
