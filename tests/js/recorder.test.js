@@ -365,7 +365,9 @@ test("tables: host sets and growth, call_indirect, and functions the host reads 
     out(e.funcref_of(0) === tbl.get(0)); // a funcref result is handed out the same way
     out(e.funcref_of(0)(6));
     tbl.grow(2, e.double);
-    tbl.set(3, null);
+    tbl.set(3, null);                    // null already: no event
+    tbl.set(0, e.double);
+    tbl.set(0, tbl.get(0));              // set twice: one event, the final value
     out(e.indirect(5, 4));
   `));
   assert.deepEqual(p.outputs, [[42], [true, true, 1], [105], [true], [106], [8]]);
@@ -380,9 +382,9 @@ test("tables: host sets and growth, call_indirect, and functions the host reads 
     call(16, "", i32(6)), ret(i32(106)),
     call(14, "indirect", i32(5), i32(4)),
     { table_grow: { table: 0, size: 6, init: fn(null) } },
+    { table_set: { table: 0, index: 0, value: fn(17) } },
     { table_set: { table: 0, index: 4, value: fn(17) } },
     { table_set: { table: 0, index: 5, value: fn(17) } },
-    { table_set: { table: 0, index: 3, value: fn(null) } },
     ret(i32(8)),
   ]);
 });

@@ -452,7 +452,9 @@ var R3 = (function () {
       this.diff = undefined; // the DIFF_MODULE's diff on memory 0 and the shadow, if available
       this.globals = []; // reachable host-visible mutable globals: {index, type, obj, last}
       this.tables = []; // reachable host-visible tables: {index, type, obj, size}
-      this.pendingSets = []; // table writes of the host: table index, entry index, value, ...
+      // Entries the host wrote since the last transition: "table:index" -> {entry, index, before},
+      // `before` being what the module saw. Written once each, final value, if it changed.
+      this.pendingSets = new Map();
       this.fd = undefined;
       this.tmp = undefined;
       this.header();
@@ -928,9 +930,14 @@ var R3 = (function () {
         if (size > t.size) this.tableGrow(t, size);
         t.size = size;
       }
-      const sets = this.pendingSets;
-      for (let i = 0; i < sets.length; i += 3) this.tableSet(sets[i], sets[i + 1], sets[i + 2]);
-      sets.length = 0;
+      // In table and index order, like a recorder that compares whole tables (the native one).
+      const sets = [...this.pendingSets.values()].sort((a, b) => a.entry.index - b.entry.index || a.index - b.index);
+      this.pendingSets.clear();
+      for (const { entry, index, before } of sets) {
+        if (index >= tableLength.call(entry.obj)) continue;
+        const value = tableGet.call(entry.obj, index);
+        if (value !== before) this.tableSet(entry, index, value);
+      }
     }
 
     checkGlobals() {
@@ -1267,9 +1274,11 @@ var R3 = (function () {
       return typeof v === "function" && tableOwners.has(this) ? hostView(v) : v;
     },
     set(index, value) {
-      const result = arguments.length < 2 ? tableSet.call(this, index) : tableSet.call(this, index, unwrap(value));
       const owners = tableOwners.get(this);
-      if (owners !== undefined) noteTableSet(owners, this, index >>> 0, 1);
+      const at = index >>> 0;
+      const before = owners !== undefined && at < tableLength.call(this) ? tableGet.call(this, at) : undefined;
+      const result = arguments.length < 2 ? tableSet.call(this, index) : tableSet.call(this, index, unwrap(value));
+      if (owners !== undefined) noteTableSet(owners, at, 1, before);
       return result;
     },
     grow(delta, value) {
@@ -1278,18 +1287,22 @@ var R3 = (function () {
       const added = tableLength.call(this) - old;
       // New entries that are null need no event: table_grow's init is null.
       if (owners !== undefined && added > 0 && tableGet.call(this, old) !== null) {
-        noteTableSet(owners, this, old, added);
+        noteTableSet(owners, old, added, null);
       }
       return old;
     },
   };
 
-  function noteTableSet(owners, table, index, count) {
-    const value = tableGet.call(table, index);
+  // `before`: the entry's value before the host's write (null for entries a grow added).
+  function noteTableSet(owners, index, count, before) {
     for (let i = 0; i < owners.length; i += 2) {
       const ctx = owners[i];
       if (!ctx.recording) continue;
-      for (let j = 0; j < count; j++) ctx.pendingSets.push(owners[i + 1], index + j, value);
+      const entry = owners[i + 1];
+      for (let j = 0; j < count; j++) {
+        const key = `${entry.index}:${index + j}`;
+        if (!ctx.pendingSets.has(key)) ctx.pendingSets.set(key, { entry, index: index + j, before });
+      }
     }
   }
 
