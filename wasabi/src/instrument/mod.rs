@@ -180,7 +180,7 @@ pub(crate) fn in_module_order<T: Send, E: Send>(
     results.collect::<Vec<_>>().into_iter().collect()
 }
 
-fn validator_of(deferred: &DeferredBody<'_>) -> FuncToValidate<ValidatorResources> {
+pub(crate) fn validator_of(deferred: &DeferredBody<'_>) -> FuncToValidate<ValidatorResources> {
     let func = deferred.validator.as_ref().expect("instrumentation decodes with validation");
     FuncToValidate {
         resources: func.resources.clone(),

@@ -8,6 +8,7 @@ use super::Layout;
 use crate::instrument::lowlevel::Ty;
 use crate::instrument::ops::{Family, OpId, memarg_and_lane};
 use crate::instrument::temps::Temps;
+use crate::instrument::validator_of;
 use std::convert::Infallible;
 use wasabi_wasm::{BlockType, DeferredBody, MemArg};
 use wasm_encoder::reencode::{Error as ReencodeError, Reencode};
@@ -40,14 +41,7 @@ pub(super) fn rewrite(
     features: wasmparser::WasmFeatures,
 ) -> Result<Vec<u8>, BinaryReaderError> {
     let body = &deferred.body;
-    let func = deferred.validator.as_ref().expect("recording decodes with validation");
-    let mut validator = wasmparser::FuncToValidate {
-        resources: func.resources.clone(),
-        index: func.index,
-        ty: func.ty,
-        features: func.features,
-    }
-    .into_validator(Default::default());
+    let mut validator = validator_of(deferred).into_validator(Default::default());
     let mut declarations = Vec::new();
     // Parameters count as locals from the start.
     let mut local_count = validator.len_locals();
@@ -259,14 +253,7 @@ impl Rewriter<'_> {
         self.emit(Instruction::LocalGet(addr));
         self.emit(OnShadow.instruction(op.clone()).expect("a load re-encodes"));
         self.as_bits(ty);
-        self.emit(match ty {
-            Ty::I64 | Ty::F64 => Instruction::I64Ne,
-            Ty::V128 => Instruction::V128Xor,
-            _ => Instruction::I32Ne,
-        });
-        if ty == Ty::V128 {
-            self.emit(Instruction::V128AnyTrue);
-        }
+        self.not_equal(ty);
         self.emit(Instruction::LocalGet(differ));
         self.emit(Instruction::I32Or);
         self.emit(Instruction::LocalSet(differ));
@@ -284,10 +271,7 @@ impl Rewriter<'_> {
         self.emit(Instruction::LocalGet(differ));
         self.emit(Instruction::If(BlockType::Empty));
         for (addr, offset, width) in std::mem::take(&mut self.batch) {
-            self.emit(Instruction::LocalGet(addr));
-            self.emit(Instruction::I32Const(offset as u32 as i32));
-            self.emit(Instruction::I32Const(width as i32));
-            self.emit(Instruction::Call(self.layout.sync));
+            self.call_sync(addr, offset, width);
         }
         self.emit(Instruction::I32Const(0));
         self.emit(Instruction::LocalSet(differ));
@@ -307,11 +291,27 @@ impl Rewriter<'_> {
     /// With "the bytes differ" on the stack: syncs them.
     fn call_sync_if_differs(&mut self, addr: u32, memarg: &wasmparser::MemArg) {
         self.emit(Instruction::If(BlockType::Empty));
-        self.emit(Instruction::LocalGet(addr));
-        self.emit(Instruction::I32Const(memarg.offset as u32 as i32));
-        self.emit(Instruction::I32Const(access_width(memarg) as i32));
-        self.emit(Instruction::Call(self.layout.sync));
+        self.call_sync(addr, memarg.offset, access_width(memarg));
         self.emit(Instruction::End);
+    }
+
+    fn call_sync(&mut self, addr: u32, offset: u64, width: u32) {
+        self.emit(Instruction::LocalGet(addr));
+        self.emit(Instruction::I32Const(offset as u32 as i32));
+        self.emit(Instruction::I32Const(width as i32));
+        self.emit(Instruction::Call(self.layout.sync));
+    }
+
+    /// With two values of `ty` (floats as their bits) on the stack: pushes whether they differ.
+    fn not_equal(&mut self, ty: Ty) {
+        self.emit(match ty {
+            Ty::I64 | Ty::F64 => Instruction::I64Ne,
+            Ty::V128 => Instruction::V128Xor,
+            _ => Instruction::I32Ne,
+        });
+        if ty == Ty::V128 {
+            self.emit(Instruction::V128AnyTrue);
+        }
     }
 
     /// Pushes whether the `width` bytes at `addr + offset` differ between memory and shadow.
@@ -320,14 +320,11 @@ impl Rewriter<'_> {
             self.emit(Instruction::LocalGet(addr));
             self.emit(load_of_width(width, offset, memory));
         }
-        self.emit(match width {
-            8 => Instruction::I64Ne,
-            16 => Instruction::V128Xor,
-            _ => Instruction::I32Ne,
+        self.not_equal(match width {
+            8 => Ty::I64,
+            16 => Ty::V128,
+            _ => Ty::I32,
         });
-        if width == 16 {
-            self.emit(Instruction::V128AnyTrue);
-        }
     }
 
     /// After an atomic read-modify-write: copies the bytes it wrote into the shadow.
