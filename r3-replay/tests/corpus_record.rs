@@ -6,7 +6,6 @@ use r3_hooks::Trace;
 use r3_hooks::trace::Encoding;
 use std::path::Path;
 use std::process::Command;
-use std::sync::Mutex;
 
 fn check_traces(dir: &Path) -> Result<usize, String> {
     let mut count = 0;
@@ -52,31 +51,8 @@ fn record(driver: &Path, out: &Path) -> Result<(), String> {
 
 #[test]
 fn every_corpus_driver_records_with_its_digest_unchanged() {
-    let drivers = tests::corpus_drivers();
-    assert!(drivers.len() >= 20, "only {} drivers", drivers.len());
     let work = std::env::temp_dir().join(format!("r3-corpus-{}", std::process::id()));
-    let failures = Mutex::new(Vec::new());
-    let next = Mutex::new(drivers.iter());
-    // The programs are single-threaded; two at a time use both cores.
-    std::thread::scope(|scope| {
-        for _ in 0..2 {
-            scope.spawn(|| {
-                while let Some(driver) = next.lock().unwrap().next() {
-                    let slug = driver.file_stem().unwrap().to_string_lossy().into_owned();
-                    if let Err(error) = record(driver, &work.join(&slug)) {
-                        failures.lock().unwrap().push(format!("{slug}: {error}"));
-                    }
-                }
-            });
-        }
-    });
+    let failures = tests::failures_over_corpus(|driver, slug| record(driver, &work.join(slug)));
     let _ = std::fs::remove_dir_all(&work);
-    let failures = failures.into_inner().unwrap();
-    assert!(
-        failures.is_empty(),
-        "{} of {} drivers failed:\n{}",
-        failures.len(),
-        drivers.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} drivers failed:\n{}", failures.len(), failures.join("\n"));
 }

@@ -110,3 +110,27 @@ pub fn same_digest(
     }
     Err(format!("digest changed: {}", attempts.join(", ")))
 }
+
+/// Runs `check` on every corpus driver, two at a time (the programs are single-threaded, so two
+/// use both cores), and returns `slug: error` for each that failed, in driver order.
+pub fn failures_over_corpus(check: impl Fn(&Path, &str) -> Result<(), String> + Sync) -> Vec<String> {
+    let drivers = corpus_drivers();
+    assert!(drivers.len() >= 20, "only {} drivers", drivers.len());
+    let results = std::sync::Mutex::new(Vec::new());
+    let next = std::sync::Mutex::new(drivers.iter().enumerate());
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| {
+                while let Some((index, driver)) = next.lock().unwrap().next() {
+                    let slug = driver.file_stem().unwrap().to_string_lossy().into_owned();
+                    if let Err(error) = check(driver, &slug) {
+                        results.lock().unwrap().push((index, format!("{slug}: {error}")));
+                    }
+                }
+            });
+        }
+    });
+    let mut failures = results.into_inner().unwrap();
+    failures.sort();
+    failures.into_iter().map(|(_, failure)| failure).collect()
+}

@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("wasabi/ is inside the repository").to_path_buf()
@@ -28,37 +27,21 @@ fn js_runtime_tests_pass() {
 
 #[test]
 fn corpus_digests_are_unchanged_with_all_hooks() {
-    let drivers = tests::corpus_drivers();
-    assert!(drivers.len() >= 20, "only {} drivers", drivers.len());
     let noop = std::env::temp_dir().join(format!("wasabi-noop-{}.js", std::process::id()));
     std::fs::write(&noop, "Wasabi.analysis = {};\n").unwrap();
-    let failures = Mutex::new(Vec::new());
-    let next = Mutex::new(drivers.iter());
-    // The programs are single-threaded; two at a time use both cores.
-    std::thread::scope(|scope| {
-        for _ in 0..2 {
-            scope.spawn(|| {
-                while let Some(driver) = next.lock().unwrap().next() {
-                    let name = driver.file_stem().unwrap().to_string_lossy().into_owned();
-                    let plain = || {
-                        let mut command = Command::new("node");
-                        command.arg(driver);
-                        command
-                    };
-                    let instrumented = || {
-                        let mut command = Command::new(wasabi());
-                        command.arg("run").arg("--analysis").arg(&noop).args(["--", "node"]).arg(driver);
-                        command
-                    };
-                    match tests::same_digest(plain, instrumented) {
-                        Ok(()) => eprintln!("{name}: ok"),
-                        Err(error) => failures.lock().unwrap().push(format!("{name}: {error}")),
-                    }
-                }
-            });
-        }
+    let failures = tests::failures_over_corpus(|driver, _| {
+        let plain = || {
+            let mut command = Command::new("node");
+            command.arg(driver);
+            command
+        };
+        let instrumented = || {
+            let mut command = Command::new(wasabi());
+            command.arg("run").arg("--analysis").arg(&noop).args(["--", "node"]).arg(driver);
+            command
+        };
+        tests::same_digest(plain, instrumented)
     });
     let _ = std::fs::remove_file(&noop);
-    let failures = failures.into_inner().unwrap();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
