@@ -81,11 +81,10 @@ function main() {
       : ArrayBuffer.isView(source) ? new Uint8Array(source.buffer, source.byteOffset, source.byteLength)
       : undefined;
     if (bytes === undefined || (caller !== undefined && fromNodeInternals(caller))) return source;
-    const instrumented = instrumenter.instrument(bytes);
-    if (r3 && instrumented !== bytes) {
-      const sha = crypto.createHash("sha256").update(bytes).digest("hex");
-      Wasabi.noteOriginal(sha, bytes, sourceName(source, bytes));
-    }
+    // Hashed once: the cache key and the recorder's module identity both derive from it.
+    const sha = crypto.createHash("sha256").update(bytes).digest("hex");
+    const instrumented = instrumenter.instrument(bytes, sha);
+    if (r3 && instrumented !== bytes) Wasabi.noteOriginal(sha, bytes, sourceName(source, bytes));
     return instrumented;
   }
 
@@ -255,7 +254,8 @@ class Instrumenter {
     return this.cacheDir;
   }
 
-  instrument(bytes) {
+  // `sha`: sha256 of `bytes`, hex.
+  instrument(bytes, sha) {
     if (customSection(bytes, "wasabi") !== undefined) return bytes; // instrumented already
     if (!this.bin) {
       throw new Error("wasabi: WASABI_BIN is not set, cannot instrument WebAssembly modules");
@@ -268,7 +268,7 @@ class Instrumenter {
         this.binVersion = ""; // not a path but a command name; running it reports what is wrong
       }
     }
-    const key = crypto.createHash("sha256").update(bytes)
+    const key = crypto.createHash("sha256").update(sha)
       .update(`\0${this.hooks}\0${this.bin}\0${this.binArgs.join(" ")}\0${this.binVersion}`).digest("hex");
     let out = this.byKey.get(key);
     if (out === undefined) {
