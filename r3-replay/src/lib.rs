@@ -1,1 +1,5 @@
-//! `r3_replay`: turning traces into replay modules (to come) and the `r3` command line.
+//! `r3_replay`: turning traces into replay modules, and the `r3` command line.
+//! Pipeline: [`reduce`] (trace → replay IR) → [`replay`] (IR → host module).
+
+pub mod reduce;
+pub mod replay;

@@ -20,6 +20,8 @@ enum Command {
     Instrument(cli::instrument::InstrumentArgs),
     /// Record every WebAssembly module instance of a node program.
     Record(cli::record::RecordArgs),
+    /// Generate the replay of a trace: a host module standing in for the recorded host.
+    Replay(cli::replay::ReplayArgs),
     /// Inspect and convert traces.
     #[command(subcommand)]
     Trace(cli::trace::TraceCommand),
@@ -29,6 +31,7 @@ fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Instrument(args) => cli::instrument::run(args).map(|()| ExitCode::SUCCESS),
         Command::Record(args) => cli::record::run(args),
+        Command::Replay(args) => cli::replay::run(args).map(|()| ExitCode::SUCCESS),
         Command::Trace(command) => cli::trace::run(command).map(|()| ExitCode::SUCCESS),
     };
     match result {

@@ -2,4 +2,5 @@
 
 pub mod instrument;
 pub mod record;
+pub mod replay;
 pub mod trace;

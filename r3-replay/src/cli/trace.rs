@@ -58,7 +58,7 @@ pub fn run(command: TraceCommand) -> Result<()> {
     Ok(())
 }
 
-fn read(path: &Path) -> Result<Trace> {
+pub fn read(path: &Path) -> Result<Trace> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     parse(path, &bytes)
 }

@@ -1,0 +1,64 @@
+//! `r3 replay TRACE [-o DIR] [--module ORIGINAL]`: the replay of a trace, as a host module next
+//! to the original (linked by `run.mjs`).
+
+use anyhow::{Context, Result};
+use clap::Args;
+use r3_replay::replay;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use wasabi::output::{create_dir, write_atomically};
+
+#[derive(Args)]
+pub struct ReplayArgs {
+    /// A trace written by `r3 record` (either encoding).
+    trace: PathBuf,
+    /// Output directory.
+    #[arg(short, long, default_value = "r3-replay")]
+    output_dir: PathBuf,
+    /// The original module; by default `<module>.wasm` next to a trace named `<module>-<n>.r3`.
+    #[arg(long)]
+    module: Option<PathBuf>,
+}
+
+pub fn run(args: ReplayArgs) -> Result<()> {
+    let trace = super::trace::read(&args.trace)?;
+    let module_path = match args.module {
+        Some(path) => path,
+        None => default_module(&args.trace)?,
+    };
+    let original = std::fs::read(&module_path)
+        .with_context(|| format!("cannot read the original module {}", module_path.display()))?;
+    let name = module_path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+    let host = replay::generate(&trace, &original, &name)
+        .with_context(|| format!("cannot replay {} with {}", args.trace.display(), module_path.display()))?;
+    wasabi_wasm::validate(&host.bytes, wasmparser::WasmFeatures::all())
+        .context("internal error: the generated host module is invalid")?;
+    create_dir(&args.output_dir)?;
+    let dir = &args.output_dir;
+    write_atomically(&dir.join("host.wasm"), |out| out.write_all(&host.bytes))?;
+    write_atomically(&dir.join(&name), |out| out.write_all(&original))?;
+    for warning in &host.warnings {
+        eprintln!("r3: warning: {warning}");
+    }
+    let share = 100.0 * host.bytes.len() as f64 / (host.bytes.len() + original.len()) as f64;
+    eprintln!(
+        "r3: {}: {} events → host.wasm {} bytes ({} of them memory contents), {share:.2}% of the replay",
+        dir.display(),
+        trace.events.len(),
+        host.bytes.len(),
+        host.data_bytes,
+    );
+    Ok(())
+}
+
+/// `DIR/app-3.r3` → `DIR/app.wasm`.
+fn default_module(trace: &Path) -> Result<PathBuf> {
+    let file = trace.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem = file.split('.').next().unwrap_or_default();
+    let module = stem.rsplit_once('-').map_or(stem, |(module, _)| module);
+    let path = trace.with_file_name(format!("{module}.wasm"));
+    if !path.exists() {
+        anyhow::bail!("{} not found; name the original module with --module", path.display());
+    }
+    Ok(path)
+}

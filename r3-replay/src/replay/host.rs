@@ -1,0 +1,416 @@
+//! Emitting the host module with wasm-encoder.
+//!
+//! Each imported function of the original gets an implementation that counts its calls and
+//! picks the recorded call by a binary search over call-number ranges: consecutive calls with
+//! nothing to do but return the same results share one range (run-length encoding), so a
+//! million identical calls cost one leaf. Long memory writes are copied from one passive data
+//! segment with `memory.init`; short ones are stores of constants.
+
+use super::ReplayError;
+use super::layout::{HostImportType, Layout};
+use super::metadata::{self, Metadata};
+use super::original::{EntityType, Original, Signature};
+use crate::reduce::{Action, Effect, ImportCall, Outcome, Replay};
+use r3_hooks::trace::Value;
+use std::borrow::Cow;
+use wasm_encoder::{
+    CodeSection, ConstExpr, CustomSection, DataCountSection, DataSection, ElementSection, Elements,
+    ExportKind, ExportSection, Function, FunctionSection, GlobalSection, GlobalType, HeapType, Ieee32,
+    Ieee64, ImportSection, InstructionSink, MemArg, Module, TypeSection, ValType,
+};
+
+/// Writes longer than this go through the data segment.
+const MAX_STORED_WRITE: usize = 16;
+
+/// Returns the module and the size of its data segment.
+pub fn emit(
+    replay: &Replay,
+    original: &Original,
+    layout: &Layout,
+    metadata: &Metadata,
+) -> Result<(Vec<u8>, usize), ReplayError> {
+    let mut emitter =
+        Emitter { replay, original, layout, types: Vec::new(), blob: Vec::new(), counters: Vec::new() };
+    let mut code = CodeSection::new();
+    let mut functions = FunctionSection::new();
+    let mut exports = ExportSection::new();
+    let imports = emitter.imports();
+    let imported = original.num_imported_functions();
+    for n in 0..imported {
+        let body = emitter.implementation(n)?;
+        functions.function(emitter.type_of_function(n));
+        code.function(&body);
+        exports.export(
+            &format!("import/{}", original.import_number(wasmparser::ExternalKind::Func, n).unwrap_or(n)),
+            ExportKind::Func,
+            layout.implementation(n),
+        );
+    }
+    let mut next = layout.implementation(imported);
+    let unit = emitter.type_index(Signature { params: vec![], results: vec![] });
+    let mut define = |name: &str, body: Function, exports: &mut ExportSection| {
+        functions.function(unit);
+        code.function(&body);
+        exports.export(name, ExportKind::Func, next);
+        next += 1;
+        next - 1
+    };
+    let init = emitter.actions_function(replay.init, &layout.consumed_init)?;
+    define("r3_init", init, &mut exports);
+    let mut segments = Vec::new();
+    for (k, segment) in replay.segments.iter().enumerate() {
+        let body = emitter.actions_function(segment.actions, &Default::default())?;
+        segments.push(define(&format!("segment/{k}"), body, &mut exports));
+    }
+    let mut start = Function::new([]);
+    segments.iter().for_each(|&segment| {
+        start.instructions().call(segment);
+    });
+    start.instructions().end();
+    define("_start", start, &mut exports);
+    Ok(emitter.finish(imports, functions, exports, code, metadata))
+}
+
+struct Emitter<'a> {
+    replay: &'a Replay,
+    original: &'a Original,
+    layout: &'a Layout,
+    types: Vec<Signature>,
+    /// Contents of the passive data segment.
+    blob: Vec<u8>,
+    /// Host global index of each implementation's call counter.
+    counters: Vec<u32>,
+}
+
+impl Emitter<'_> {
+    fn type_index(&mut self, signature: Signature) -> u32 {
+        if let Some(index) = self.types.iter().position(|known| *known == signature) {
+            return index as u32;
+        }
+        self.types.push(signature);
+        self.types.len() as u32 - 1
+    }
+
+    fn type_of_function(&mut self, func: u32) -> u32 {
+        let signature =
+            self.original.signature(func).cloned().unwrap_or(Signature { params: vec![], results: vec![] });
+        self.type_index(signature)
+    }
+
+    fn imports(&mut self) -> ImportSection {
+        let mut section = ImportSection::new();
+        for import in &self.layout.imports {
+            let ty: wasm_encoder::EntityType = match &import.ty {
+                HostImportType::Like(func) => {
+                    wasm_encoder::EntityType::Function(self.type_of_function(*func))
+                }
+                HostImportType::Throw => wasm_encoder::EntityType::Function(
+                    self.type_index(Signature { params: vec![], results: vec![] }),
+                ),
+                HostImportType::Extern => {
+                    wasm_encoder::EntityType::Function(self.type_index(Signature {
+                        params: vec![ValType::I64],
+                        results: vec![ValType::EXTERNREF],
+                    }))
+                }
+                HostImportType::Entity(EntityType::Memory(memory)) => (*memory).into(),
+                HostImportType::Entity(EntityType::Table(table)) => (*table).into(),
+                HostImportType::Entity(EntityType::Global(global)) => (*global).into(),
+                HostImportType::Entity(EntityType::Function(ty)) => wasm_encoder::EntityType::Function(*ty),
+            };
+            section.import(import.module, &import.name, ty);
+        }
+        section
+    }
+
+    /// The implementation of the original's `n`-th imported function.
+    fn implementation(&mut self, n: u32) -> Result<Function, ReplayError> {
+        let signature =
+            self.original.signature(n).cloned().unwrap_or(Signature { params: vec![], results: vec![] });
+        let calls = self.replay.imports.get(&n).map(Vec::as_slice).unwrap_or_default();
+        let counter = self.layout.num_imported_globals + self.counters.len() as u32;
+        self.counters.push(counter);
+        let call_number = signature.params.len() as u32;
+        let mut body = Function::new([(1, ValType::I32)]);
+        let mut sink = body.instructions();
+        sink.global_get(counter).local_tee(call_number).i32_const(1).i32_add().global_set(counter);
+        sink.local_get(call_number)
+            .i32_const(calls.len() as i32)
+            .i32_ge_u()
+            .if_(wasm_encoder::BlockType::Empty);
+        sink.unreachable().end();
+        let leaves = leaves(self.replay, calls);
+        self.tree(&mut body, &leaves, calls, call_number, &signature)?;
+        body.instructions().unreachable().end();
+        Ok(body)
+    }
+
+    /// Dispatches on the call number between leaves (ranges of calls, by first call number).
+    fn tree(
+        &mut self,
+        body: &mut Function,
+        leaves: &[usize],
+        calls: &[ImportCall],
+        call_number: u32,
+        signature: &Signature,
+    ) -> Result<(), ReplayError> {
+        match leaves {
+            [] => Ok(()),
+            [first] => self.leaf(body, &calls[*first], signature),
+            _ => {
+                let middle = leaves.len() / 2;
+                let mut sink = body.instructions();
+                sink.local_get(call_number).i32_const(leaves[middle] as i32).i32_lt_u();
+                sink.if_(wasm_encoder::BlockType::Empty);
+                self.tree(body, &leaves[..middle], calls, call_number, signature)?;
+                body.instructions().else_();
+                self.tree(body, &leaves[middle..], calls, call_number, signature)?;
+                body.instructions().end();
+                Ok(())
+            }
+        }
+    }
+
+    fn leaf(
+        &mut self,
+        body: &mut Function,
+        call: &ImportCall,
+        signature: &Signature,
+    ) -> Result<(), ReplayError> {
+        self.actions(body, call.actions, &Default::default())?;
+        match &call.outcome {
+            Outcome::Return(results) => {
+                self.check_values(results, &signature.results, call.event, "results")?;
+                for value in results {
+                    self.value(&mut body.instructions(), value);
+                }
+                body.instructions().return_();
+            }
+            Outcome::Throw => {
+                let throw = self.layout.throw.expect("scanned: a throwing import needs r3_host.throw");
+                body.instructions().call(throw).unreachable();
+            }
+            Outcome::Trap | Outcome::Unfinished => {
+                body.instructions().unreachable();
+            }
+        }
+        Ok(())
+    }
+
+    fn actions_function(
+        &mut self,
+        list: usize,
+        skip: &std::collections::BTreeSet<usize>,
+    ) -> Result<Function, ReplayError> {
+        let mut body = Function::new([]);
+        self.actions(&mut body, list, skip)?;
+        body.instructions().end();
+        Ok(body)
+    }
+
+    fn actions(
+        &mut self,
+        body: &mut Function,
+        list: usize,
+        skip: &std::collections::BTreeSet<usize>,
+    ) -> Result<(), ReplayError> {
+        for (position, action) in self.replay.actions(list).iter().enumerate() {
+            if skip.contains(&position) {
+                continue;
+            }
+            match action {
+                Action::Effect(effect) => self.effect(&mut body.instructions(), effect),
+                Action::Call(call) => self.export_call(&mut body.instructions(), *call)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn export_call(&mut self, sink: &mut InstructionSink<'_>, id: usize) -> Result<(), ReplayError> {
+        let call = &self.replay.export_calls[id];
+        let target = if call.name.is_empty() {
+            self.layout.calls_by_index[&call.func]
+        } else {
+            self.layout.calls_by_name[&call.name]
+        };
+        let Some(signature) = self.original.signature(call.func).cloned() else {
+            return Err(ReplayError::Mismatch {
+                index: call.event,
+                message: format!("no function {}", call.func),
+            });
+        };
+        self.check_values(&call.args, &signature.params, call.event, "arguments")?;
+        for value in &call.args {
+            self.value(sink, value);
+        }
+        sink.call(target);
+        for _ in &signature.results {
+            sink.drop();
+        }
+        Ok(())
+    }
+
+    fn check_values(
+        &self,
+        values: &[Value],
+        types: &[ValType],
+        event: usize,
+        what: &str,
+    ) -> Result<(), ReplayError> {
+        let matches =
+            values.len() == types.len() && values.iter().zip(types).all(|(value, ty)| fits(value, *ty));
+        if matches {
+            return Ok(());
+        }
+        let message = format!("{what} {values:?} do not fit the function's types {types:?}");
+        Err(ReplayError::Mismatch { index: event, message })
+    }
+
+    fn value(&self, sink: &mut InstructionSink<'_>, value: &Value) {
+        match *value {
+            Value::I32(x) => sink.i32_const(x),
+            Value::I64(x) => sink.i64_const(x),
+            Value::F32(bits) => sink.f32_const(Ieee32::new(bits)),
+            Value::F64(bits) => sink.f64_const(Ieee64::new(bits)),
+            Value::V128(bytes) => sink.v128_const(i128::from_le_bytes(bytes)),
+            Value::FuncRef(None) => sink.ref_null(HeapType::FUNC),
+            Value::FuncRef(Some(func)) => sink.ref_func(self.layout.refs[&func]),
+            Value::ExternRef(None) => sink.ref_null(HeapType::EXTERN),
+            Value::ExternRef(Some(id)) => sink
+                .i64_const(id as i64)
+                .call(self.layout.extern_ref.expect("scanned: extern refs need r3_host.extern")),
+        };
+    }
+
+    fn effect(&mut self, sink: &mut InstructionSink<'_>, effect: &Effect) {
+        match effect {
+            Effect::MemoryWrite { memory, addr, bytes } => {
+                self.memory_write(sink, self.layout.memories[memory], *addr, bytes)
+            }
+            Effect::MemoryGrow { memory, pages } => {
+                let memory = self.layout.memories[memory];
+                sink.i32_const(*pages as i32).memory_size(memory).i32_sub().memory_grow(memory).drop();
+            }
+            Effect::TableSet { table, index, value } => {
+                sink.i32_const(*index as i32);
+                self.value(sink, value);
+                sink.table_set(self.layout.tables[table]);
+            }
+            Effect::TableGrow { table, size, init } => {
+                let table = self.layout.tables[table];
+                self.value(sink, init);
+                sink.i32_const(*size as i32).table_size(table).i32_sub().table_grow(table).drop();
+            }
+            Effect::GlobalSet { global, value } => {
+                self.value(sink, value);
+                sink.global_set(self.layout.globals[global]);
+            }
+        }
+    }
+
+    fn memory_write(&mut self, sink: &mut InstructionSink<'_>, memory: u32, addr: u64, bytes: &[u8]) {
+        if bytes.len() > MAX_STORED_WRITE {
+            let offset = self.blob.len();
+            self.blob.extend_from_slice(bytes);
+            sink.i32_const(addr as i32).i32_const(offset as i32).i32_const(bytes.len() as i32);
+            sink.memory_init(memory, 0);
+            return;
+        }
+        let mut rest = bytes;
+        let mut at = addr;
+        while !rest.is_empty() {
+            let width = [8, 4, 2, 1].into_iter().find(|&width| width <= rest.len()).unwrap_or(1);
+            let (chunk, tail) = rest.split_at(width);
+            let memarg = MemArg {
+                offset: 0,
+                align: 0,
+                target: wasm_encoder::MemArgTarget::Memory(memory),
+                ordering: None,
+            };
+            sink.i32_const(at as i32);
+            let mut word = [0u8; 8];
+            word[..width].copy_from_slice(chunk);
+            let word = u64::from_le_bytes(word);
+            match width {
+                8 => sink.i64_const(word as i64).i64_store(memarg),
+                4 => sink.i32_const(word as i32).i32_store(memarg),
+                2 => sink.i32_const(word as i32).i32_store16(memarg),
+                _ => sink.i32_const(word as i32).i32_store8(memarg),
+            };
+            rest = tail;
+            at += width as u64;
+        }
+    }
+
+    fn finish(
+        self,
+        imports: ImportSection,
+        functions: FunctionSection,
+        exports: ExportSection,
+        code: CodeSection,
+        metadata: &Metadata,
+    ) -> (Vec<u8>, usize) {
+        let mut types = TypeSection::new();
+        for signature in &self.types {
+            types.ty().function(signature.params.iter().copied(), signature.results.iter().copied());
+        }
+        let mut globals = GlobalSection::new();
+        for _ in &self.counters {
+            globals.global(
+                GlobalType { val_type: ValType::I32, mutable: true, shared: false },
+                &ConstExpr::i32_const(0),
+            );
+        }
+        let mut module = Module::new();
+        module.section(&types).section(&imports).section(&functions).section(&globals).section(&exports);
+        if !self.layout.refs.is_empty() {
+            let referenced: Vec<u32> = self.layout.refs.values().copied().collect();
+            let mut elements = ElementSection::new();
+            elements.declared(Elements::Functions(Cow::Owned(referenced)));
+            module.section(&elements);
+        }
+        let data_segments = u32::from(!self.blob.is_empty());
+        if data_segments > 0 {
+            module.section(&DataCountSection { count: data_segments });
+        }
+        module.section(&code);
+        if data_segments > 0 {
+            let mut data = DataSection::new();
+            data.passive(self.blob.iter().copied());
+            module.section(&data);
+        }
+        let json = serde_json::to_vec(metadata).expect("metadata serialises");
+        module.section(&CustomSection { name: Cow::Borrowed(metadata::SECTION), data: Cow::Owned(json) });
+        (module.finish(), self.blob.len())
+    }
+}
+
+/// Splits calls into leaves: a call with host actions is a leaf of its own; consecutive calls
+/// without actions and with the same outcome share one. Returns each leaf's first call.
+fn leaves(replay: &Replay, calls: &[ImportCall]) -> Vec<usize> {
+    let quiet = |call: &ImportCall| replay.actions(call.actions).is_empty();
+    let mut starts = Vec::new();
+    for (number, call) in calls.iter().enumerate() {
+        let joins_previous = number > 0 && {
+            let previous = &calls[number - 1];
+            quiet(previous) && quiet(call) && previous.outcome == call.outcome
+        };
+        if !joins_previous {
+            starts.push(number);
+        }
+    }
+    starts
+}
+
+fn fits(value: &Value, ty: ValType) -> bool {
+    match (value, ty) {
+        (Value::I32(_), ValType::I32)
+        | (Value::I64(_), ValType::I64)
+        | (Value::F32(_), ValType::F32)
+        | (Value::F64(_), ValType::F64)
+        | (Value::V128(_), ValType::V128) => true,
+        (Value::FuncRef(_), ValType::Ref(r)) => r.heap_type == HeapType::FUNC,
+        (Value::ExternRef(_), ValType::Ref(r)) => r.heap_type == HeapType::EXTERN,
+        _ => false,
+    }
+}

@@ -1,0 +1,305 @@
+//! The host module's index spaces: which imports it needs (scanned from the replay IR before
+//! any code is emitted, since code refers to them by index) and where its own functions go.
+
+use super::ReplayError;
+use super::original::{EntityType, Original};
+use crate::reduce::{Action, Effect, Outcome, Replay};
+use r3_hooks::trace::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use wasm_encoder::{GlobalType, ValType};
+use wasmparser::ExternalKind;
+
+/// One import of the host module.
+pub struct HostImport {
+    pub module: &'static str,
+    pub name: String,
+    pub ty: HostImportType,
+}
+
+pub enum HostImportType {
+    /// A function with the type of the original's function of this index.
+    Like(u32),
+    /// `r3_host.throw`: `[] -> []`.
+    Throw,
+    /// `r3_host.extern`: `[i64] -> [externref]`.
+    Extern,
+    Entity(EntityType),
+}
+
+#[derive(Default)]
+pub struct Layout {
+    /// Function imports first (their order is the host's function index space), then the rest.
+    pub imports: Vec<HostImport>,
+    pub num_imported_functions: u32,
+    pub num_imported_globals: u32,
+    /// Original export name → host function index, for export calls by name.
+    pub calls_by_name: BTreeMap<String, u32>,
+    /// Original function index → host function index, for calls without a name (`r3_call`).
+    pub calls_by_index: BTreeMap<u32, u32>,
+    /// Original function index → host function index, for references (`r3_ref`).
+    pub refs: BTreeMap<u32, u32>,
+    pub throw: Option<u32>,
+    pub extern_ref: Option<u32>,
+    /// Original memory/table/global index → host index.
+    pub memories: BTreeMap<u32, u32>,
+    pub tables: BTreeMap<u32, u32>,
+    pub globals: BTreeMap<u32, u32>,
+    /// Initial values of the globals the original imports (import number, value).
+    pub global_inits: Vec<(u32, Value)>,
+    /// Positions in the init list of the effects that became initial values instead of code.
+    pub consumed_init: BTreeSet<usize>,
+}
+
+impl Layout {
+    pub fn new(replay: &Replay, original: &Original) -> Result<Layout, ReplayError> {
+        let mut uses = Uses::default();
+        uses.scan(replay);
+        let mut layout = Layout::default();
+        layout.function_imports(&uses, original)?;
+        layout.entity_imports(&uses, replay, original)?;
+        Ok(layout)
+    }
+
+    /// The host function implementing the original's `n`-th imported function.
+    pub fn implementation(&self, n: u32) -> u32 {
+        self.num_imported_functions + n
+    }
+
+    fn add_function(&mut self, module: &'static str, name: String, ty: HostImportType) -> u32 {
+        self.imports.push(HostImport { module, name, ty });
+        self.num_imported_functions += 1;
+        self.num_imported_functions - 1
+    }
+
+    fn function_imports(&mut self, uses: &Uses, original: &Original) -> Result<(), ReplayError> {
+        for (name, &(func, event)) in &uses.calls_by_name {
+            match original.exports.iter().find(|(export, _, _)| export == name) {
+                Some((_, ExternalKind::Func, index)) if *index == func => {}
+                _ => {
+                    let message = format!("the original has no function export {name:?} with index {func}");
+                    return Err(ReplayError::Mismatch { index: event, message });
+                }
+            }
+            let index = self.add_function("original", name.clone(), HostImportType::Like(func));
+            self.calls_by_name.insert(name.clone(), index);
+        }
+        let functions = original.functions.len() as u32;
+        for (&func, &event) in uses.calls_by_index.iter().chain(&uses.refs) {
+            if func >= functions {
+                let message = format!("function {func} does not exist (the original has {functions})");
+                return Err(ReplayError::Mismatch { index: event, message });
+            }
+        }
+        for &func in uses.calls_by_index.keys() {
+            let index = self.add_function("r3_call", func.to_string(), HostImportType::Like(func));
+            self.calls_by_index.insert(func, index);
+        }
+        for &func in uses.refs.keys() {
+            let index = self.add_function("r3_ref", func.to_string(), HostImportType::Like(func));
+            self.refs.insert(func, index);
+        }
+        if uses.throw {
+            self.throw = Some(self.add_function("r3_host", "throw".into(), HostImportType::Throw));
+        }
+        if uses.extern_ref {
+            self.extern_ref = Some(self.add_function("r3_host", "extern".into(), HostImportType::Extern));
+        }
+        Ok(())
+    }
+
+    /// Every memory, table and global the original imports (the linkers create them from these
+    /// types), and the exported ones the host writes.
+    fn entity_imports(
+        &mut self,
+        uses: &Uses,
+        replay: &Replay,
+        original: &Original,
+    ) -> Result<(), ReplayError> {
+        let initial = self.initial_state(replay, original);
+        let mut counts = [0u32; 3];
+        for (number, import) in original.imports.iter().enumerate() {
+            let (slot, ty) = match import.ty {
+                EntityType::Function(_) => continue,
+                EntityType::Memory(mut memory) => {
+                    let index = counts[0];
+                    memory.minimum = initial.memories.get(&index).copied().unwrap_or(memory.minimum);
+                    (0, EntityType::Memory(memory))
+                }
+                EntityType::Table(mut table) => {
+                    let index = counts[1];
+                    table.minimum = initial.tables.get(&index).copied().unwrap_or(table.minimum);
+                    (1, EntityType::Table(table))
+                }
+                global @ EntityType::Global(_) => (2, global),
+            };
+            self.add_entity(slot, counts[slot], format!("import/{number}"), "r3_host", ty);
+            counts[slot] += 1;
+        }
+        for (slot, kind, used) in [
+            (0, ExternalKind::Memory, &uses.memories),
+            (1, ExternalKind::Table, &uses.tables),
+            (2, ExternalKind::Global, &uses.globals),
+        ] {
+            for &index in used.iter().filter(|&&index| index >= counts[slot]) {
+                let Some(name) = original.export_name(kind, index) else {
+                    let what = ["memory", "table", "global"][slot];
+                    return Err(ReplayError::Unsupported(format!(
+                        "the host changed {what} {index}, which the original neither imports nor exports"
+                    )));
+                };
+                let ty = match slot {
+                    0 => EntityType::Memory(original.memories[index as usize]),
+                    1 => EntityType::Table(original.tables[index as usize]),
+                    _ => EntityType::Global(original.globals[index as usize]),
+                };
+                self.add_entity(slot, index, name.to_string(), "original", ty);
+            }
+        }
+        self.global_inits = initial.globals(original);
+        Ok(())
+    }
+
+    fn add_entity(&mut self, slot: usize, index: u32, name: String, module: &'static str, ty: EntityType) {
+        let map = match slot {
+            0 => &mut self.memories,
+            1 => &mut self.tables,
+            _ => &mut self.globals,
+        };
+        map.insert(index, map.len() as u32);
+        if slot == 2 {
+            self.num_imported_globals += 1;
+        }
+        self.imports.push(HostImport { module, name, ty: HostImportType::Entity(ty) });
+    }
+
+    /// What the host provided at instantiation: sizes of imported memories and tables, values
+    /// of imported globals. These become import types and initial values instead of code.
+    fn initial_state(&mut self, replay: &Replay, original: &Original) -> InitialState {
+        let mut state = InitialState::default();
+        let imported = |kind, index| original.import_number(kind, index).is_some();
+        for (position, action) in replay.actions(replay.init).iter().enumerate() {
+            let Action::Effect(effect) = action else { continue };
+            let consumed = match *effect {
+                Effect::MemoryGrow { memory, pages } if imported(ExternalKind::Memory, memory) => {
+                    state.memories.entry(memory).or_insert(pages);
+                    false
+                }
+                Effect::TableGrow { table, size, .. } if imported(ExternalKind::Table, table) => {
+                    state.tables.entry(table).or_insert(size);
+                    false
+                }
+                Effect::GlobalSet { global, value } if imported(ExternalKind::Global, global) => {
+                    state.globals.insert(global, value).is_none()
+                }
+                _ => false,
+            };
+            if consumed {
+                self.consumed_init.insert(position);
+            }
+        }
+        state
+    }
+}
+
+#[derive(Default)]
+struct InitialState {
+    memories: BTreeMap<u32, u64>,
+    tables: BTreeMap<u32, u64>,
+    globals: BTreeMap<u32, Value>,
+}
+
+impl InitialState {
+    /// Every imported global's value; zero (or null) if the trace has none.
+    fn globals(&self, original: &Original) -> Vec<(u32, Value)> {
+        let imported_globals =
+            original.imports.iter().enumerate().filter_map(|(number, import)| match import.ty {
+                EntityType::Global(ty) => Some((number as u32, ty)),
+                _ => None,
+            });
+        imported_globals
+            .enumerate()
+            .map(|(index, (number, ty))| {
+                let value = self.globals.get(&(index as u32)).copied().unwrap_or_else(|| zero(ty));
+                (number, value)
+            })
+            .collect()
+    }
+}
+
+fn zero(ty: GlobalType) -> Value {
+    match ty.val_type {
+        ValType::I32 => Value::I32(0),
+        ValType::I64 => Value::I64(0),
+        ValType::F32 => Value::F32(0),
+        ValType::F64 => Value::F64(0),
+        ValType::V128 => Value::V128([0; 16]),
+        ValType::Ref(r) if r.heap_type == wasm_encoder::HeapType::EXTERN => Value::ExternRef(None),
+        ValType::Ref(_) => Value::FuncRef(None),
+    }
+}
+
+/// What the replay refers to, each with the index of an event that needs it.
+#[derive(Default)]
+struct Uses {
+    calls_by_name: BTreeMap<String, (u32, usize)>,
+    calls_by_index: BTreeMap<u32, usize>,
+    refs: BTreeMap<u32, usize>,
+    throw: bool,
+    extern_ref: bool,
+    memories: BTreeSet<u32>,
+    tables: BTreeSet<u32>,
+    globals: BTreeSet<u32>,
+}
+
+impl Uses {
+    fn scan(&mut self, replay: &Replay) {
+        for call in &replay.export_calls {
+            if call.name.is_empty() {
+                self.calls_by_index.entry(call.func).or_insert(call.event);
+            } else {
+                self.calls_by_name.entry(call.name.clone()).or_insert((call.func, call.event));
+            }
+            self.values(&call.args, call.event);
+        }
+        for call in replay.imports.values().flatten() {
+            match &call.outcome {
+                Outcome::Return(results) => self.values(results, call.event),
+                Outcome::Throw => self.throw = true,
+                Outcome::Trap | Outcome::Unfinished => {}
+            }
+        }
+        for action in replay.lists.iter().flatten() {
+            if let Action::Effect(effect) = action {
+                self.effect(effect);
+            }
+        }
+    }
+
+    fn effect(&mut self, effect: &Effect) {
+        match effect {
+            Effect::MemoryWrite { memory, .. } | Effect::MemoryGrow { memory, .. } => {
+                self.memories.insert(*memory);
+            }
+            Effect::TableSet { table, value, .. } | Effect::TableGrow { table, init: value, .. } => {
+                self.tables.insert(*table);
+                self.values(std::slice::from_ref(value), 0);
+            }
+            Effect::GlobalSet { global, value } => {
+                self.globals.insert(*global);
+                self.values(std::slice::from_ref(value), 0);
+            }
+        }
+    }
+
+    fn values(&mut self, values: &[Value], event: usize) {
+        for value in values {
+            match value {
+                Value::FuncRef(Some(func)) => {
+                    self.refs.entry(*func).or_insert(event);
+                }
+                Value::ExternRef(Some(_)) => self.extern_ref = true,
+                _ => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! Replay IR → host module: the module that stands in for the recorded host (interface in
+//! docs/replay.md). Its import implementations answer the original's calls from per-import
+//! call counters, its segments make the recorded top-level export calls, and both re-apply
+//! the host's effects where the host made them.
+
+mod host;
+mod layout;
+pub mod metadata;
+mod original;
+
+pub use metadata::{Expect, Metadata};
+pub use original::Original;
+
+use crate::reduce::{self, ReduceError};
+use r3_hooks::trace::{Header, Trace};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ReplayError {
+    #[error("the original module: {0}")]
+    Original(String),
+    #[error(
+        "the trace was recorded from another module (sha256 {trace}) than the one given (sha256 {module})"
+    )]
+    WrongModule { trace: String, module: String },
+    #[error("the trace: {0}")]
+    Reduce(#[from] ReduceError),
+    /// The trace does not fit the module, e.g. a result of the wrong type.
+    #[error("the trace, event {index}: {message}")]
+    Mismatch { index: usize, message: String },
+    #[error("the trace: {0}")]
+    Unsupported(String),
+}
+
+/// A generated host module and what the generator noticed.
+#[derive(Debug)]
+pub struct HostModule {
+    pub bytes: Vec<u8>,
+    pub metadata: Metadata,
+    /// Places where the replay cannot follow the recording (see [`reduce::Replay::warnings`]).
+    pub warnings: Vec<String>,
+    /// Bytes of host-written memory contents carried as a data segment.
+    pub data_bytes: usize,
+}
+
+/// Generates the host module for `trace`, recorded from `original` (named `original_name` in
+/// the two-module form).
+pub fn generate(trace: &Trace, original: &[u8], original_name: &str) -> Result<HostModule, ReplayError> {
+    let sha256 = Header::new(original, 0).module_sha256;
+    if sha256 != trace.header.module_sha256 {
+        return Err(ReplayError::WrongModule { trace: trace.header.module_sha256.clone(), module: sha256 });
+    }
+    let module = Original::parse(original)?;
+    let replay = reduce::reduce(trace)?;
+    let layout = layout::Layout::new(&replay, &module)?;
+    let metadata = Metadata::new(original_name, &sha256, &replay, &layout);
+    let (bytes, data_bytes) = host::emit(&replay, &module, &layout, &metadata)?;
+    Ok(HostModule { bytes, metadata, warnings: replay.warnings, data_bytes })
+}
