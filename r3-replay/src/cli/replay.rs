@@ -54,7 +54,7 @@ pub fn run(args: ReplayArgs) -> Result<()> {
 /// `DIR/app-3.r3` → `DIR/app.wasm`.
 fn default_module(trace: &Path) -> Result<PathBuf> {
     let file = trace.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
-    let stem = file.split('.').next().unwrap_or_default();
+    let stem = file.trim_end_matches(".txt").trim_end_matches(".r3");
     let module = stem.rsplit_once('-').map_or(stem, |(module, _)| module);
     let path = trace.with_file_name(format!("{module}.wasm"));
     if !path.exists() {

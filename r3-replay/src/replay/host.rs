@@ -13,6 +13,7 @@ use super::original::{EntityType, Original, Signature};
 use crate::reduce::{Action, Effect, ImportCall, Outcome, Replay};
 use r3_hooks::trace::Value;
 use std::borrow::Cow;
+use std::collections::HashMap;
 use wasm_encoder::{
     CodeSection, ConstExpr, CustomSection, DataCountSection, DataSection, ElementSection, Elements,
     ExportKind, ExportSection, Function, FunctionSection, GlobalSection, GlobalType, HeapType, Ieee32,
@@ -30,7 +31,7 @@ pub fn emit(
     metadata: &Metadata,
 ) -> Result<(Vec<u8>, usize), ReplayError> {
     let mut emitter =
-        Emitter { replay, original, layout, types: Vec::new(), blob: Vec::new(), counters: Vec::new() };
+        Emitter { replay, original, layout, types: Vec::new(), blob: Vec::new(), written: HashMap::new(), counters: Vec::new() };
     let mut code = CodeSection::new();
     let mut functions = FunctionSection::new();
     let mut exports = ExportSection::new();
@@ -78,11 +79,14 @@ struct Emitter<'a> {
     types: Vec<Signature>,
     /// Contents of the passive data segment.
     blob: Vec<u8>,
+    /// Where each distinct long write already is in `blob`: hosts often write the same bytes
+    /// again (the same input string for every call).
+    written: HashMap<&'a [u8], usize>,
     /// Host global index of each implementation's call counter.
     counters: Vec<u32>,
 }
 
-impl Emitter<'_> {
+impl<'a> Emitter<'a> {
     fn type_index(&mut self, signature: Signature) -> u32 {
         if let Some(index) = self.types.iter().position(|known| *known == signature) {
             return index as u32;
@@ -282,7 +286,7 @@ impl Emitter<'_> {
         };
     }
 
-    fn effect(&mut self, sink: &mut InstructionSink<'_>, effect: &Effect) {
+    fn effect(&mut self, sink: &mut InstructionSink<'_>, effect: &'a Effect) {
         match effect {
             Effect::MemoryWrite { memory, addr, bytes } => {
                 self.memory_write(sink, self.layout.memories[memory], *addr, bytes)
@@ -308,10 +312,12 @@ impl Emitter<'_> {
         }
     }
 
-    fn memory_write(&mut self, sink: &mut InstructionSink<'_>, memory: u32, addr: u64, bytes: &[u8]) {
+    fn memory_write(&mut self, sink: &mut InstructionSink<'_>, memory: u32, addr: u64, bytes: &'a [u8]) {
         if bytes.len() > MAX_STORED_WRITE {
-            let offset = self.blob.len();
-            self.blob.extend_from_slice(bytes);
+            let offset = *self.written.entry(bytes).or_insert_with(|| {
+                self.blob.extend_from_slice(bytes);
+                self.blob.len() - bytes.len()
+            });
             sink.i32_const(addr as i32).i32_const(offset as i32).i32_const(bytes.len() as i32);
             sink.memory_init(memory, 0);
             return;

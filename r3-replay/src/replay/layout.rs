@@ -2,6 +2,7 @@
 //! any code is emitted, since code refers to them by index) and where its own functions go.
 
 use super::ReplayError;
+use super::metadata::{GlobalInit, MemoryInit, TableInit};
 use super::original::{EntityType, Original};
 use crate::reduce::{Action, Effect, Outcome, Replay};
 use r3_hooks::trace::Value;
@@ -44,8 +45,10 @@ pub struct Layout {
     pub memories: BTreeMap<u32, u32>,
     pub tables: BTreeMap<u32, u32>,
     pub globals: BTreeMap<u32, u32>,
-    /// Initial values of the globals the original imports (import number, value).
-    pub global_inits: Vec<(u32, Value)>,
+    /// What the original imports, as created for it.
+    pub global_inits: Vec<GlobalInit>,
+    pub memory_inits: Vec<MemoryInit>,
+    pub table_inits: Vec<TableInit>,
     /// Positions in the init list of the effects that became initial values instead of code.
     pub consumed_init: BTreeSet<usize>,
 }
@@ -123,11 +126,20 @@ impl Layout {
                 EntityType::Memory(mut memory) => {
                     let index = counts[0];
                     memory.minimum = initial.memories.get(&index).copied().unwrap_or(memory.minimum);
+                    let (initial, maximum) = (memory.minimum, memory.maximum);
+                    self.memory_inits.push(MemoryInit { import: number as u32, initial, maximum });
                     (0, EntityType::Memory(memory))
                 }
                 EntityType::Table(mut table) => {
                     let index = counts[1];
                     table.minimum = initial.tables.get(&index).copied().unwrap_or(table.minimum);
+                    let element = if table.element_type.heap_type == wasm_encoder::HeapType::EXTERN {
+                        "externref"
+                    } else {
+                        "funcref"
+                    };
+                    let (initial, maximum) = (table.minimum, table.maximum);
+                    self.table_inits.push(TableInit { import: number as u32, element: element.into(), initial, maximum });
                     (1, EntityType::Table(table))
                 }
                 global @ EntityType::Global(_) => (2, global),
@@ -210,7 +222,7 @@ struct InitialState {
 
 impl InitialState {
     /// Every imported global's value; zero (or null) if the trace has none.
-    fn globals(&self, original: &Original) -> Vec<(u32, Value)> {
+    fn globals(&self, original: &Original) -> Vec<GlobalInit> {
         let imported_globals =
             original.imports.iter().enumerate().filter_map(|(number, import)| match import.ty {
                 EntityType::Global(ty) => Some((number as u32, ty)),
@@ -220,7 +232,7 @@ impl InitialState {
             .enumerate()
             .map(|(index, (number, ty))| {
                 let value = self.globals.get(&(index as u32)).copied().unwrap_or_else(|| zero(ty));
-                (number, value)
+                GlobalInit { import: number, value, mutable: ty.mutable }
             })
             .collect()
     }

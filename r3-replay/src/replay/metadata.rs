@@ -15,6 +15,12 @@ pub struct Metadata {
     pub original: OriginalModule,
     /// The initial value of every global the original imports.
     pub globals: Vec<GlobalInit>,
+    /// The type of every memory and table the original imports, for linkers that cannot read
+    /// import types from the host module (the JS API).
+    #[serde(default)]
+    pub memories: Vec<MemoryInit>,
+    #[serde(default)]
+    pub tables: Vec<TableInit>,
     pub segments: Vec<SegmentInfo>,
 }
 
@@ -29,6 +35,25 @@ pub struct GlobalInit {
     /// The original's import number.
     pub import: u32,
     pub value: Value,
+    #[serde(default)]
+    pub mutable: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemoryInit {
+    pub import: u32,
+    /// In pages, the size the host gave it.
+    pub initial: u64,
+    pub maximum: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TableInit {
+    pub import: u32,
+    /// `funcref` or `externref`.
+    pub element: String,
+    pub initial: u64,
+    pub maximum: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -62,11 +87,9 @@ impl Metadata {
         Metadata {
             version: VERSION,
             original: OriginalModule { name: name.to_string(), sha256: sha256.to_string() },
-            globals: layout
-                .global_inits
-                .iter()
-                .map(|&(import, value)| GlobalInit { import, value })
-                .collect(),
+            globals: layout.global_inits.clone(),
+            memories: layout.memory_inits.clone(),
+            tables: layout.table_inits.clone(),
             segments,
         }
     }
