@@ -1,5 +1,7 @@
 //! One module per `r3` subcommand.
 
+pub mod check;
 pub mod instrument;
 pub mod record;
+pub mod run;
 pub mod trace;
