@@ -1,5 +1,5 @@
-//! `r3`: record, replay and check WebAssembly programs. Today: `r3 record` (node programs) and
-//! `r3 trace print|convert|stats`.
+//! `r3`: record, replay and check WebAssembly programs. Today: `r3 record` (node programs and
+//! modules on wasmtime), `r3 trace print|convert|stats`, `r3 run` and `r3 check` (replays).
 
 mod cli;
 
@@ -22,6 +22,10 @@ enum Command {
     Record(cli::record::RecordArgs),
     /// Generate the replay of a trace: a host module standing in for the recorded host.
     Replay(cli::replay::ReplayArgs),
+    /// Run a replay (folder or merged replay.wasm); succeeds iff every segment ends as recorded.
+    Run(cli::run::RunArgs),
+    /// Replay a folder with the original recorded and compare the new trace with TRACE.
+    Check(cli::check::CheckArgs),
     /// Inspect and convert traces.
     #[command(subcommand)]
     Trace(cli::trace::TraceCommand),
@@ -32,6 +36,8 @@ fn main() -> ExitCode {
         Command::Instrument(args) => cli::instrument::run(args).map(|()| ExitCode::SUCCESS),
         Command::Record(args) => cli::record::run(args),
         Command::Replay(args) => cli::replay::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Run(args) => cli::run::run(args),
+        Command::Check(args) => cli::check::run(args),
         Command::Trace(command) => cli::trace::run(command).map(|()| ExitCode::SUCCESS),
     };
     match result {

@@ -1,6 +1,8 @@
 //! One module per `r3` subcommand.
 
+pub mod check;
 pub mod instrument;
 pub mod record;
 pub mod replay;
+pub mod run;
 pub mod trace;

@@ -6,7 +6,7 @@ use clap::Args;
 use r3_hooks::Trace;
 use r3_hooks::record::native::{self, Recorder, RecordingModule};
 use r3_hooks::record::node;
-use r3_hooks::wasmtime::{self, Engine, Func, Store, Trap, Val, ValType};
+use r3_hooks::wasmtime::{self, Func, Store, Trap, Val, ValType};
 use std::path::{Path, PathBuf};
 
 use std::process::ExitCode;
@@ -89,7 +89,7 @@ fn record_module(words: &[String], out_dir: &Path) -> Result<ExitCode> {
     let invocation = Invocation::parse(words)?;
     let path = &invocation.module;
     let bytes = native::read_module(path)?;
-    let engine = Engine::default();
+    let engine = r3_replay::link::engine();
     let stem = path.file_stem().map(|stem| stem.to_string_lossy().into_owned());
     let module = RecordingModule::new(&engine, &bytes, stem.as_deref())?;
     if let Some(import) = module.imports().first() {

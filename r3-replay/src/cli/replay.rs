@@ -37,6 +37,7 @@ pub fn run(args: ReplayArgs) -> Result<()> {
     let dir = &args.output_dir;
     write_atomically(&dir.join("host.wasm"), |out| out.write_all(&host.bytes))?;
     write_atomically(&dir.join(&name), |out| out.write_all(&original))?;
+    write_atomically(&dir.join("run.mjs"), |out| out.write_all(r3_replay::link::RUN_MJS.as_bytes()))?;
     for warning in &host.warnings {
         eprintln!("r3: warning: {warning}");
     }

@@ -8,9 +8,9 @@
 
 use super::ReplayError;
 use super::layout::{HostImportType, Layout};
-use super::metadata::{self, Metadata};
 use super::original::{EntityType, Original, Signature};
 use crate::reduce::{Action, Effect, ImportCall, Outcome, Replay};
+use crate::section::{self, ReplaySection};
 use r3_hooks::trace::Value;
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -28,10 +28,17 @@ pub fn emit(
     replay: &Replay,
     original: &Original,
     layout: &Layout,
-    metadata: &Metadata,
+    section: &ReplaySection,
 ) -> Result<(Vec<u8>, usize), ReplayError> {
-    let mut emitter =
-        Emitter { replay, original, layout, types: Vec::new(), blob: Vec::new(), written: HashMap::new(), counters: Vec::new() };
+    let mut emitter = Emitter {
+        replay,
+        original,
+        layout,
+        types: Vec::new(),
+        blob: Vec::new(),
+        written: HashMap::new(),
+        counters: Vec::new(),
+    };
     let mut code = CodeSection::new();
     let mut functions = FunctionSection::new();
     let mut exports = ExportSection::new();
@@ -69,7 +76,7 @@ pub fn emit(
     });
     start.instructions().end();
     define("_start", start, &mut exports);
-    Ok(emitter.finish(imports, functions, exports, code, metadata))
+    Ok(emitter.finish(imports, functions, exports, code, section))
 }
 
 struct Emitter<'a> {
@@ -354,7 +361,7 @@ impl<'a> Emitter<'a> {
         functions: FunctionSection,
         exports: ExportSection,
         code: CodeSection,
-        metadata: &Metadata,
+        section: &ReplaySection,
     ) -> (Vec<u8>, usize) {
         let mut types = TypeSection::new();
         for signature in &self.types {
@@ -385,8 +392,8 @@ impl<'a> Emitter<'a> {
             data.passive(self.blob.iter().copied());
             module.section(&data);
         }
-        let json = serde_json::to_vec(metadata).expect("metadata serialises");
-        module.section(&CustomSection { name: Cow::Borrowed(metadata::SECTION), data: Cow::Owned(json) });
+        let json = section.to_json().into_bytes();
+        module.section(&CustomSection { name: Cow::Borrowed(section::NAME), data: Cow::Owned(json) });
         (module.finish(), self.blob.len())
     }
 }

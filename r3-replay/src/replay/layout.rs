@@ -2,9 +2,9 @@
 //! any code is emitted, since code refers to them by index) and where its own functions go.
 
 use super::ReplayError;
-use super::metadata::{GlobalInit, MemoryInit, TableInit};
 use super::original::{EntityType, Original};
 use crate::reduce::{Action, Effect, Outcome, Replay};
+use crate::section::{InitialBytes, InitialEntry, InitialGlobal};
 use r3_hooks::trace::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use wasm_encoder::{GlobalType, ValType};
@@ -45,10 +45,11 @@ pub struct Layout {
     pub memories: BTreeMap<u32, u32>,
     pub tables: BTreeMap<u32, u32>,
     pub globals: BTreeMap<u32, u32>,
-    /// What the original imports, as created for it.
-    pub global_inits: Vec<GlobalInit>,
-    pub memory_inits: Vec<MemoryInit>,
-    pub table_inits: Vec<TableInit>,
+    /// The initial values of the globals the original imports.
+    pub global_inits: Vec<InitialGlobal>,
+    /// What the host wrote into imported memories and tables before instantiation.
+    pub memory_writes: Vec<InitialBytes>,
+    pub table_entries: Vec<InitialEntry>,
     /// Positions in the init list of the effects that became initial values instead of code.
     pub consumed_init: BTreeSet<usize>,
 }
@@ -126,20 +127,11 @@ impl Layout {
                 EntityType::Memory(mut memory) => {
                     let index = counts[0];
                     memory.minimum = initial.memories.get(&index).copied().unwrap_or(memory.minimum);
-                    let (initial, maximum) = (memory.minimum, memory.maximum);
-                    self.memory_inits.push(MemoryInit { import: number as u32, initial, maximum });
                     (0, EntityType::Memory(memory))
                 }
                 EntityType::Table(mut table) => {
                     let index = counts[1];
                     table.minimum = initial.tables.get(&index).copied().unwrap_or(table.minimum);
-                    let element = if table.element_type.heap_type == wasm_encoder::HeapType::EXTERN {
-                        "externref"
-                    } else {
-                        "funcref"
-                    };
-                    let (initial, maximum) = (table.minimum, table.maximum);
-                    self.table_inits.push(TableInit { import: number as u32, element: element.into(), initial, maximum });
                     (1, EntityType::Table(table))
                 }
                 global @ EntityType::Global(_) => (2, global),
@@ -191,6 +183,7 @@ impl Layout {
         let imported = |kind, index| original.import_number(kind, index).is_some();
         for (position, action) in replay.actions(replay.init).iter().enumerate() {
             let Action::Effect(effect) = action else { continue };
+            self.before_instantiation(effect, original);
             let consumed = match *effect {
                 Effect::MemoryGrow { memory, pages } if imported(ExternalKind::Memory, memory) => {
                     state.memories.entry(memory).or_insert(pages);
@@ -213,6 +206,28 @@ impl Layout {
     }
 }
 
+impl Layout {
+    /// Writes to imported memories and tables in the init list also go to the section, so
+    /// linkers can make them before the original's start function runs. They stay in
+    /// `r3_init` too (for the merged module); writing the same values again changes nothing.
+    fn before_instantiation(&mut self, effect: &Effect, original: &Original) {
+        match effect {
+            Effect::MemoryWrite { memory, addr, bytes } => {
+                if let Some(import) = original.import_number(ExternalKind::Memory, *memory) {
+                    let bytes = bytes.iter().map(|b| format!("{b:02x}")).collect();
+                    self.memory_writes.push(InitialBytes { import, addr: *addr, bytes });
+                }
+            }
+            Effect::TableSet { table, index, value } if !matches!(value, Value::FuncRef(Some(_))) => {
+                if let Some(import) = original.import_number(ExternalKind::Table, *table) {
+                    self.table_entries.push(InitialEntry { import, index: *index, value: *value });
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 #[derive(Default)]
 struct InitialState {
     memories: BTreeMap<u32, u64>,
@@ -222,7 +237,7 @@ struct InitialState {
 
 impl InitialState {
     /// Every imported global's value; zero (or null) if the trace has none.
-    fn globals(&self, original: &Original) -> Vec<GlobalInit> {
+    fn globals(&self, original: &Original) -> Vec<InitialGlobal> {
         let imported_globals =
             original.imports.iter().enumerate().filter_map(|(number, import)| match import.ty {
                 EntityType::Global(ty) => Some((number as u32, ty)),
@@ -232,7 +247,7 @@ impl InitialState {
             .enumerate()
             .map(|(index, (number, ty))| {
                 let value = self.globals.get(&(index as u32)).copied().unwrap_or_else(|| zero(ty));
-                GlobalInit { import: number, value, mutable: ty.mutable }
+                InitialGlobal { import: number, value }
             })
             .collect()
     }

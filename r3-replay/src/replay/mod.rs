@@ -5,13 +5,12 @@
 
 mod host;
 mod layout;
-pub mod metadata;
 mod original;
 
-pub use metadata::{Expect, Metadata};
 pub use original::Original;
 
-use crate::reduce::{self, ReduceError};
+use crate::reduce::{self, Outcome, ReduceError};
+use crate::section::{Expect, OriginalModule, ReplaySection, Segment, VERSION};
 use r3_hooks::trace::{Header, Trace};
 use thiserror::Error;
 
@@ -36,7 +35,7 @@ pub enum ReplayError {
 #[derive(Debug)]
 pub struct HostModule {
     pub bytes: Vec<u8>,
-    pub metadata: Metadata,
+    pub section: ReplaySection,
     /// Places where the replay cannot follow the recording (see [`reduce::Replay::warnings`]).
     pub warnings: Vec<String>,
     /// Bytes of host-written memory contents carried as a data segment.
@@ -53,7 +52,28 @@ pub fn generate(trace: &Trace, original: &[u8], original_name: &str) -> Result<H
     let module = Original::parse(original)?;
     let replay = reduce::reduce(trace)?;
     let layout = layout::Layout::new(&replay, &module)?;
-    let metadata = Metadata::new(original_name, &sha256, &replay, &layout);
-    let (bytes, data_bytes) = host::emit(&replay, &module, &layout, &metadata)?;
-    Ok(HostModule { bytes, metadata, warnings: replay.warnings, data_bytes })
+    let section = ReplaySection {
+        version: VERSION,
+        original: OriginalModule { name: original_name.to_string(), sha256 },
+        globals: layout.global_inits.clone(),
+        segments: replay
+            .segments
+            .iter()
+            .enumerate()
+            .map(|(k, segment)| Segment { export: format!("segment/{k}"), expect: expect(&segment.outcome) })
+            .collect(),
+        memory_writes: layout.memory_writes.clone(),
+        table_entries: layout.table_entries.clone(),
+    };
+    let (bytes, data_bytes) = host::emit(&replay, &module, &layout, &section)?;
+    Ok(HostModule { bytes, section, warnings: replay.warnings, data_bytes })
+}
+
+fn expect(outcome: &Outcome) -> Expect {
+    match outcome {
+        Outcome::Return(_) => Expect::Return,
+        Outcome::Trap => Expect::Trap,
+        Outcome::Throw => Expect::Throw,
+        Outcome::Unfinished => Expect::Abort,
+    }
 }

@@ -1,0 +1,244 @@
+//! Comparing a replay's trace with the recorded one. Equal means: same module, the same events
+//! in the same order, except what legitimately differs between runs: trap messages (engine
+//! specific), host value ids (numbered by first appearance per recorder, so compared modulo a
+//! consistent renaming) and `end.naive_events` (a statistic).
+
+use r3_hooks::{Event, Trace, Value};
+use std::collections::HashMap;
+use thiserror::Error;
+
+/// The first difference between the recorded trace ("expected") and the replay's ("actual").
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum Mismatch {
+    #[error("the traces are of different modules (sha256 {expected} recorded, {actual} replayed)")]
+    Module { expected: String, actual: String },
+    /// `None`: that trace ended before event `index`.
+    #[error("the traces differ at event {index}")]
+    Event { index: usize, expected: Option<Event>, actual: Option<Event> },
+    #[error("the traces agree but have no end event: the recording was cut short")]
+    Unended,
+}
+
+/// `Ok` if the replay's trace `actual` equals the recorded `expected` under the rules above.
+pub fn compare(expected: &Trace, actual: &Trace) -> Result<(), Mismatch> {
+    if expected.header.module_sha256 != actual.header.module_sha256 {
+        return Err(Mismatch::Module {
+            expected: expected.header.module_sha256.clone(),
+            actual: actual.header.module_sha256.clone(),
+        });
+    }
+    let mut renaming = Renaming::default();
+    let length = expected.events.len().max(actual.events.len());
+    for index in 0..length {
+        let (left, right) = (expected.events.get(index), actual.events.get(index));
+        let same = match (left, right) {
+            (Some(left), Some(right)) => renaming.same_event(left, right),
+            _ => false,
+        };
+        if !same {
+            return Err(Mismatch::Event { index, expected: left.cloned(), actual: right.cloned() });
+        }
+    }
+    match expected.events.last() {
+        Some(Event::End { .. }) => Ok(()),
+        _ => Err(Mismatch::Unended),
+    }
+}
+
+/// Host value ids of one trace mapped to the other's, one to one.
+#[derive(Default)]
+struct Renaming {
+    forward: HashMap<u64, u64>,
+    backward: HashMap<u64, u64>,
+}
+
+impl Renaming {
+    fn same_event(&mut self, left: &Event, right: &Event) -> bool {
+        use Event::*;
+        match (left, right) {
+            (ExportCall { func: f, name: n, args: a }, ExportCall { func: g, name: m, args: b }) => {
+                f == g && n == m && self.same_values(a, b)
+            }
+            (ExportReturn { results: a }, ExportReturn { results: b }) => self.same_values(a, b),
+            (ExportTrap { .. }, ExportTrap { .. }) => true,
+            (ImportCall { func: f, args: a }, ImportCall { func: g, args: b }) => {
+                f == g && self.same_values(a, b)
+            }
+            (ImportReturn { func: f, results: a }, ImportReturn { func: g, results: b }) => {
+                f == g && self.same_values(a, b)
+            }
+            (TableSet { table: t, index: i, value: a }, TableSet { table: u, index: j, value: b }) => {
+                t == u && i == j && self.same_value(a, b)
+            }
+            (TableGrow { table: t, size: s, init: a }, TableGrow { table: u, size: z, init: b }) => {
+                t == u && s == z && self.same_value(a, b)
+            }
+            (GlobalSet { global: g, value: a }, GlobalSet { global: h, value: b }) => {
+                g == h && self.same_value(a, b)
+            }
+            (End { .. }, End { .. }) => true,
+            // The rest hold no host values or messages: plain equality.
+            _ => left == right,
+        }
+    }
+
+    fn same_values(&mut self, left: &[Value], right: &[Value]) -> bool {
+        left.len() == right.len() && left.iter().zip(right).all(|(a, b)| self.same_value(a, b))
+    }
+
+    fn same_value(&mut self, left: &Value, right: &Value) -> bool {
+        match (left, right) {
+            (Value::ExternRef(Some(a)), Value::ExternRef(Some(b))) => self.same_id(*a, *b),
+            _ => left == right,
+        }
+    }
+
+    /// Whether `a` and `b` are the same host value: the first time either is seen binds them.
+    fn same_id(&mut self, a: u64, b: u64) -> bool {
+        match (self.forward.get(&a), self.backward.get(&b)) {
+            (None, None) => {
+                self.forward.insert(a, b);
+                self.backward.insert(b, a);
+                true
+            }
+            (Some(&to), Some(&from)) => to == b && from == a,
+            _ => false,
+        }
+    }
+}
+
+/// The mismatch for people: both versions of the divergent event, with `around` events
+/// either side from each trace (`>` marks the divergent one).
+pub fn render(mismatch: &Mismatch, expected: &Trace, actual: &Trace, around: usize) -> String {
+    let Mismatch::Event { index, .. } = mismatch else { return mismatch.to_string() };
+    let mut text = format!("{mismatch}\n");
+    for (label, trace) in [("recorded", expected), ("replayed", actual)] {
+        text.push_str(&format!("{label}:\n"));
+        let start = index.saturating_sub(around);
+        let end = (index + around + 1).min(trace.events.len());
+        for (i, event) in trace.events.iter().enumerate().take(end).skip(start) {
+            let marker = if i == *index { '>' } else { ' ' };
+            text.push_str(&format!("  {marker} {i:>6} {}\n", event_json(event)));
+        }
+        if *index >= trace.events.len() {
+            text.push_str(&format!("  > {index:>6} (no event: the trace ends here)\n"));
+        }
+    }
+    text
+}
+
+/// An event as the text encoding writes it.
+pub fn event_json(event: &Event) -> String {
+    serde_json::to_string(event).unwrap_or_else(|error| format!("{event:?} ({error})"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use r3_hooks::Header;
+
+    fn trace(events: Vec<Event>) -> Trace {
+        Trace { header: Header::new(b"module", 0), events }
+    }
+
+    fn call(args: Vec<Value>) -> Event {
+        Event::ExportCall { func: 1, name: "f".into(), args }
+    }
+
+    fn host(id: u64) -> Value {
+        Value::ExternRef(Some(id))
+    }
+
+    fn end(naive_events: u64) -> Event {
+        Event::End { naive_events }
+    }
+
+    #[test]
+    fn equal_traces_compare_equal() {
+        let events = vec![call(vec![Value::I32(1)]), Event::ExportReturn { results: vec![] }, end(3)];
+        assert_eq!(compare(&trace(events.clone()), &trace(events)), Ok(()));
+    }
+
+    #[test]
+    fn trap_messages_and_naive_counts_are_ignored() {
+        let left = trace(vec![call(vec![]), Event::ExportTrap { message: "wasm trap: x".into() }, end(3)]);
+        let right =
+            trace(vec![call(vec![]), Event::ExportTrap { message: "RuntimeError: x".into() }, end(9)]);
+        assert_eq!(compare(&left, &right), Ok(()));
+    }
+
+    #[test]
+    fn the_instance_number_is_ignored_but_the_module_is_not() {
+        let mut other = trace(vec![end(0)]);
+        other.header.instance = 4;
+        assert_eq!(compare(&trace(vec![end(0)]), &other), Ok(()));
+        other.header.module_sha256 = "ff".into();
+        assert!(matches!(compare(&trace(vec![end(0)]), &other), Err(Mismatch::Module { .. })));
+    }
+
+    #[test]
+    fn host_values_compare_modulo_a_consistent_renaming() {
+        let left = trace(vec![call(vec![host(1), host(2), host(1)]), end(0)]);
+        let right = trace(vec![call(vec![host(7), host(3), host(7)]), end(0)]);
+        assert_eq!(compare(&left, &right), Ok(()));
+        // 1 -> 7 then 2 -> 7: two values of one trace cannot be one of the other.
+        let merged = trace(vec![call(vec![host(7), host(7), host(7)]), end(0)]);
+        assert!(matches!(compare(&left, &merged), Err(Mismatch::Event { index: 0, .. })));
+        // 1 -> 7 then 1 -> 3.
+        let split = trace(vec![call(vec![host(7), host(3), host(3)]), end(0)]);
+        assert!(matches!(compare(&left, &split), Err(Mismatch::Event { index: 0, .. })));
+        // The renaming holds across events.
+        let left = trace(vec![Event::GlobalSet { global: 0, value: host(1) }, call(vec![host(1)]), end(0)]);
+        let right = trace(vec![Event::GlobalSet { global: 0, value: host(5) }, call(vec![host(6)]), end(0)]);
+        assert!(matches!(compare(&left, &right), Err(Mismatch::Event { index: 1, .. })));
+    }
+
+    #[test]
+    fn the_first_difference_is_reported_with_both_events() {
+        let left =
+            trace(vec![call(vec![]), Event::ImportReturn { func: 0, results: vec![Value::I32(1)] }, end(0)]);
+        let right =
+            trace(vec![call(vec![]), Event::ImportReturn { func: 0, results: vec![Value::I32(2)] }, end(0)]);
+        let mismatch = compare(&left, &right).unwrap_err();
+        assert_eq!(
+            mismatch,
+            Mismatch::Event {
+                index: 1,
+                expected: Some(left.events[1].clone()),
+                actual: Some(right.events[1].clone())
+            }
+        );
+        let text = render(&mismatch, &left, &right, 1);
+        assert_eq!(
+            text,
+            [
+                "the traces differ at event 1",
+                "recorded:",
+                r#"         0 {"export_call":{"func":1,"name":"f","args":[]}}"#,
+                r#"  >      1 {"import_return":{"func":0,"results":[{"i32":1}]}}"#,
+                r#"         2 {"end":{"naive_events":0}}"#,
+                "replayed:",
+                r#"         0 {"export_call":{"func":1,"name":"f","args":[]}}"#,
+                r#"  >      1 {"import_return":{"func":0,"results":[{"i32":2}]}}"#,
+                r#"         2 {"end":{"naive_events":0}}"#,
+                "",
+            ]
+            .join("\n")
+        );
+    }
+
+    #[test]
+    fn a_shorter_trace_differs_where_it_ends() {
+        let left = trace(vec![call(vec![]), end(0)]);
+        let right = trace(vec![call(vec![])]);
+        let mismatch = compare(&left, &right).unwrap_err();
+        assert_eq!(mismatch, Mismatch::Event { index: 1, expected: Some(end(0)), actual: None });
+        assert!(render(&mismatch, &left, &right, 2).contains("(no event: the trace ends here)"));
+    }
+
+    #[test]
+    fn both_traces_must_end() {
+        let events = vec![call(vec![])];
+        assert_eq!(compare(&trace(events.clone()), &trace(events)), Err(Mismatch::Unended));
+    }
+}
