@@ -33,21 +33,33 @@ pub fn run(args: ReplayArgs) -> Result<()> {
         .with_context(|| format!("cannot replay {} with {}", args.trace.display(), module_path.display()))?;
     wasabi_wasm::validate(&host.bytes, wasmparser::WasmFeatures::all())
         .context("internal error: the generated host module is invalid")?;
+    let merged = match r3_replay::merge::merge(&host.bytes, &original) {
+        Ok(merged) => Some(merged),
+        Err(error) => {
+            eprintln!("r3: warning: no replay.wasm: {error}");
+            None
+        }
+    };
     create_dir(&args.output_dir)?;
     let dir = &args.output_dir;
     write_atomically(&dir.join("host.wasm"), |out| out.write_all(&host.bytes))?;
     write_atomically(&dir.join(&name), |out| out.write_all(&original))?;
     write_atomically(&dir.join("run.mjs"), |out| out.write_all(r3_replay::link::RUN_MJS.as_bytes()))?;
+    if let Some(merged) = &merged {
+        write_atomically(&dir.join("replay.wasm"), |out| out.write_all(merged))?;
+    }
     for warning in &host.warnings {
         eprintln!("r3: warning: {warning}");
     }
-    let share = 100.0 * host.bytes.len() as f64 / (host.bytes.len() + original.len()) as f64;
+    let total = merged.as_ref().map_or(host.bytes.len() + original.len(), Vec::len);
+    let code = host.bytes.len() - host.data_bytes;
     eprintln!(
-        "r3: {}: {} events → host.wasm {} bytes ({} of them memory contents), {share:.2}% of the replay",
+        "r3: {}: {} events → host.wasm {} bytes ({} of them recorded memory contents); replay code share {:.2}%",
         dir.display(),
         trace.events.len(),
         host.bytes.len(),
         host.data_bytes,
+        100.0 * code as f64 / total as f64,
     );
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! of its kind, and every reference (code, constant expressions, segments, exports, start,
 //! names) is renumbered here so callers never do it by hand.
 
+use crate::instr::{IndexSpace, for_each_index};
 use crate::module::*;
 use rayon::prelude::*;
 
@@ -97,6 +98,67 @@ impl Module {
         });
         self.remap_exports(ExportKind::Global, map);
         remap_keys(&mut self.names.globals, map);
+    }
+
+    /// Renumbers every reference to a type.
+    pub fn remap_types(&mut self, map: impl Fn(u32) -> u32 + Sync) {
+        self.remap_instr_indices(IndexSpace::Type, &map);
+        for function in &mut self.functions {
+            function.type_index = map(function.type_index);
+        }
+        for import in &mut self.imports {
+            if let ImportKind::Function(type_index) = &mut import.kind {
+                *type_index = map(*type_index);
+            }
+        }
+        remap_keys(&mut self.names.types, &map);
+        remap_keys(&mut self.names.fields, &map);
+    }
+
+    /// Renumbers every reference to a table.
+    pub fn remap_tables(&mut self, map: impl Fn(u32) -> u32 + Sync) {
+        self.remap_instr_indices(IndexSpace::Table, &map);
+        for element in &mut self.elements {
+            if let ElementMode::Active { table, .. } = &mut element.mode {
+                *table = map(*table);
+            }
+        }
+        self.remap_exports(ExportKind::Table, &map);
+        remap_keys(&mut self.names.tables, &map);
+    }
+
+    /// Renumbers every reference to a memory.
+    pub fn remap_memories(&mut self, map: impl Fn(u32) -> u32 + Sync) {
+        self.remap_instr_indices(IndexSpace::Memory, &map);
+        for data in &mut self.data {
+            if let DataMode::Active { memory, .. } = &mut data.mode {
+                *memory = map(*memory);
+            }
+        }
+        self.remap_exports(ExportKind::Memory, &map);
+        remap_keys(&mut self.names.memories, &map);
+    }
+
+    /// Renumbers every reference to a data segment.
+    pub fn remap_data(&mut self, map: impl Fn(u32) -> u32 + Sync) {
+        self.remap_instr_indices(IndexSpace::Data, &map);
+        remap_keys(&mut self.names.data, &map);
+    }
+
+    /// Renumbers every reference to an element segment.
+    pub fn remap_elements(&mut self, map: impl Fn(u32) -> u32 + Sync) {
+        self.remap_instr_indices(IndexSpace::Element, &map);
+        remap_keys(&mut self.names.elements, &map);
+    }
+
+    fn remap_instr_indices(&mut self, space: IndexSpace, map: &(impl Fn(u32) -> u32 + Sync)) {
+        self.for_each_instr_mut(|instr| {
+            for_each_index(instr, &mut |found, index| {
+                if found == space {
+                    *index = map(*index);
+                }
+            })
+        });
     }
 
     fn remap_exports(&mut self, kind: ExportKind, map: impl Fn(u32) -> u32) {

@@ -78,3 +78,80 @@ macro_rules! translate_operators {
 }
 
 wasmparser::for_each_operator!(translate_operators);
+
+/// The index space an instruction immediate refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IndexSpace {
+    Function,
+    Global,
+    Type,
+    Table,
+    Memory,
+    Data,
+    Element,
+}
+
+macro_rules! visit_indices {
+    ($( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*) )*) => {
+        /// Calls `visit` on every index immediate of `instr`, with the space the index is in.
+        /// Generated from the same operator table as [`translate`], so no instruction the IR
+        /// holds is missed.
+        pub(crate) fn for_each_index(instr: &mut Instr, visit: &mut impl FnMut(IndexSpace, &mut u32)) {
+            $( visit_indices!(@op $proposal instr visit $op $( $($arg)* )?); )*
+        }
+    };
+
+    // Only the proposals `translate` accepts can occur in the IR.
+    (@op mvp $($rest:tt)*) => { visit_indices!(@supported $($rest)*); };
+    (@op sign_extension $($rest:tt)*) => { visit_indices!(@supported $($rest)*); };
+    (@op saturating_float_to_int $($rest:tt)*) => { visit_indices!(@supported $($rest)*); };
+    (@op bulk_memory $($rest:tt)*) => { visit_indices!(@supported $($rest)*); };
+    (@op reference_types $($rest:tt)*) => { visit_indices!(@supported $($rest)*); };
+    (@op simd $($rest:tt)*) => { visit_indices!(@supported $($rest)*); };
+    (@op threads $($rest:tt)*) => { visit_indices!(@supported $($rest)*); };
+    (@op $other:ident $($rest:tt)*) => {};
+
+    (@supported $instr:ident $visit:ident $op:ident) => {};
+    // Label depths, not indices; and a tuple variant unlike the operator table's struct.
+    (@supported $instr:ident $visit:ident BrTable $arg:ident) => {};
+    (@supported $instr:ident $visit:ident $op:ident $arg:ident) => {
+        if let Instr::$op($arg) = $instr {
+            visit_indices!(@immediate $visit $arg $arg);
+            return;
+        }
+    };
+    (@supported $instr:ident $visit:ident $op:ident $($arg:ident)*) => {
+        if let Instr::$op { $($arg),* } = $instr {
+            $( visit_indices!(@immediate $visit $arg $arg); )*
+            return;
+        }
+    };
+
+    // The operator table names immediates by what they index.
+    (@immediate $visit:ident $arg:ident function_index) => { $visit(IndexSpace::Function, $arg) };
+    (@immediate $visit:ident $arg:ident global_index) => { $visit(IndexSpace::Global, $arg) };
+    (@immediate $visit:ident $arg:ident type_index) => { $visit(IndexSpace::Type, $arg) };
+    (@immediate $visit:ident $arg:ident table_index) => { $visit(IndexSpace::Table, $arg) };
+    (@immediate $visit:ident $arg:ident table) => { $visit(IndexSpace::Table, $arg) };
+    (@immediate $visit:ident $arg:ident src_table) => { $visit(IndexSpace::Table, $arg) };
+    (@immediate $visit:ident $arg:ident dst_table) => { $visit(IndexSpace::Table, $arg) };
+    (@immediate $visit:ident $arg:ident mem) => { $visit(IndexSpace::Memory, $arg) };
+    (@immediate $visit:ident $arg:ident src_mem) => { $visit(IndexSpace::Memory, $arg) };
+    (@immediate $visit:ident $arg:ident dst_mem) => { $visit(IndexSpace::Memory, $arg) };
+    (@immediate $visit:ident $arg:ident memarg) => {
+        match &mut $arg.target {
+            wasm_encoder::MemArgTarget::Memory(index) => $visit(IndexSpace::Memory, index),
+            wasm_encoder::MemArgTarget::Array(index) => $visit(IndexSpace::Type, index),
+        }
+    };
+    (@immediate $visit:ident $arg:ident data_index) => { $visit(IndexSpace::Data, $arg) };
+    (@immediate $visit:ident $arg:ident elem_index) => { $visit(IndexSpace::Element, $arg) };
+    (@immediate $visit:ident $arg:ident blockty) => {
+        if let wasm_encoder::BlockType::FunctionType(index) = $arg {
+            $visit(IndexSpace::Type, index)
+        }
+    };
+    (@immediate $visit:ident $arg:ident $name:ident) => { let _ = $arg; };
+}
+
+wasmparser::for_each_operator!(visit_indices);

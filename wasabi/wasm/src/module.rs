@@ -7,7 +7,8 @@
 
 use std::collections::BTreeMap;
 pub use wasm_encoder::{
-    BlockType, GlobalType, HeapType, Ieee32, Ieee64, MemArg, MemoryType, RefType, TableType, ValType,
+    BlockType, GlobalType, HeapType, Ieee32, Ieee64, MemArg, MemArgTarget, MemoryType, RefType, TableType,
+    ValType,
 };
 
 /// One instruction. Function bodies end with `Instruction::End`, like in the binary format.

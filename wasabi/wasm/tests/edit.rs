@@ -93,3 +93,78 @@ fn instructions_can_be_replaced_in_place() {
     assert!(matches!(module.functions[1].body[2], Instr::I32Const(7)));
     validate(&module.encode(), supported_features()).unwrap();
 }
+
+const TWO_OF_EACH: &str = r#"
+(module
+  (type $a (func))
+  (type $b (func (param i32)))
+  (memory $m0 1)
+  (memory $m1 1)
+  (table $t0 1 funcref)
+  (table $t1 1 funcref)
+  (data $d0 "a")
+  (data $d1 "b")
+  (elem $e0 func $f)
+  (elem $e1 (table $t1) (i32.const 0) func $f)
+  (func $f (type $b)
+    local.get 0
+    i32.load8_u $m1
+    i32.const 0
+    call_indirect $t1 (type $b)
+    i32.const 0
+    i32.const 0
+    i32.const 1
+    memory.init $m1 $d1
+    data.drop $d0
+    i32.const 0
+    i32.const 0
+    i32.const 1
+    table.init $t0 $e1
+    elem.drop $e0
+    memory.size $m0
+    drop
+    block (type $a)
+    end))
+"#;
+
+/// Swaps indices 0 and 1 and leaves larger ones alone.
+fn swap(index: u32) -> u32 {
+    match index {
+        0 => 1,
+        1 => 0,
+        other => other,
+    }
+}
+
+#[test]
+fn tables_memories_types_and_segments_can_be_renumbered() {
+    // Two memories need multi-memory, beyond the IR's default features but decodable.
+    let features = supported_features() | wasmparser::WasmFeatures::MULTI_MEMORY;
+    let bytes = wat::parse_str(TWO_OF_EACH).unwrap();
+    let mut module =
+        Module::decode_with(&bytes, &wasabi_wasm::DecodeOptions { features, validate: true }).unwrap();
+    module.remap_types(swap);
+    module.remap_tables(swap);
+    module.remap_memories(swap);
+    module.remap_data(swap);
+    module.remap_elements(swap);
+    module.types.swap(0, 1);
+    module.tables.swap(0, 1);
+    module.memories.swap(0, 1);
+    module.data.swap(0, 1);
+    module.elements.swap(0, 1);
+    let body = &module.functions[0].body;
+    assert!(
+        matches!(&body[1], Instr::I32Load8U(memarg) if memarg.target == wasabi_wasm::MemArgTarget::Memory(0))
+    );
+    assert!(matches!(body[3], Instr::CallIndirect { type_index: 0, table_index: 0 }));
+    assert!(matches!(body[7], Instr::MemoryInit { mem: 0, data_index: 0 }));
+    assert!(matches!(body[8], Instr::DataDrop(1)));
+    assert!(matches!(body[12], Instr::TableInit { elem_index: 0, table: 1 }));
+    assert!(matches!(body[13], Instr::ElemDrop(1)));
+    assert!(matches!(body[14], Instr::MemorySize(1)));
+    assert!(matches!(body[16], Instr::Block(wasabi_wasm::BlockType::FunctionType(1))));
+    assert_eq!(module.functions[0].type_index, 0);
+    assert_eq!(module.names.memories.get(&0).map(String::as_str), Some("m1"));
+    validate(&module.encode(), features).unwrap();
+}
