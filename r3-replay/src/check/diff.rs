@@ -89,6 +89,10 @@ impl Renaming {
     fn same_value(&mut self, left: &Value, right: &Value) -> bool {
         match (left, right) {
             (Value::ExternRef(Some(a)), Value::ExternRef(Some(b))) => self.same_id(*a, *b),
+            // A signalling NaN that crosses a JS boundary may arrive quieted (V8 sets the
+            // quiet bit); the payload survives.
+            (Value::F32(a), Value::F32(b)) => quieted_f32(*a) == quieted_f32(*b),
+            (Value::F64(a), Value::F64(b)) => quieted_f64(*a) == quieted_f64(*b),
             _ => left == right,
         }
     }
@@ -109,6 +113,14 @@ impl Renaming {
 
 /// The mismatch for people: both versions of the divergent event, with `around` events
 /// either side from each trace (`>` marks the divergent one).
+fn quieted_f32(bits: u32) -> u32 {
+    if f32::from_bits(bits).is_nan() { bits | 0x0040_0000 } else { bits }
+}
+
+fn quieted_f64(bits: u64) -> u64 {
+    if f64::from_bits(bits).is_nan() { bits | 0x0008_0000_0000_0000 } else { bits }
+}
+
 pub fn render(mismatch: &Mismatch, expected: &Trace, actual: &Trace, around: usize) -> String {
     let Mismatch::Event { index, .. } = mismatch else { return mismatch.to_string() };
     let mut text = format!("{mismatch}\n");
@@ -165,6 +177,20 @@ mod tests {
         let right =
             trace(vec![call(vec![]), Event::ExportTrap { message: "RuntimeError: x".into() }, end(9)]);
         assert_eq!(compare(&left, &right), Ok(()));
+    }
+
+    #[test]
+    fn nans_differing_only_in_the_quiet_bit_are_the_same() {
+        let signalling = Value::F64(0x7ff4_0000_0000_0001);
+        let quiet = Value::F64(0x7ffc_0000_0000_0001);
+        let other_payload = Value::F64(0x7ffc_0000_0000_0002);
+        let returned = |value| Event::ExportReturn { results: vec![value] };
+        let recorded = trace(vec![call(vec![]), returned(quiet), end(0)]);
+        assert_eq!(compare(&recorded, &trace(vec![call(vec![]), returned(signalling), end(0)])), Ok(()));
+        assert!(compare(&recorded, &trace(vec![call(vec![]), returned(other_payload), end(0)])).is_err());
+        let f32_nan = |bits| trace(vec![call(vec![Value::F32(bits)]), end(0)]);
+        assert_eq!(compare(&f32_nan(0x7f80_0001), &f32_nan(0x7fc0_0001)), Ok(()));
+        assert!(compare(&f32_nan(0x7f80_0001), &f32_nan(0x7f80_0002)).is_err());
     }
 
     #[test]
