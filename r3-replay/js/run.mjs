@@ -175,7 +175,8 @@ function newEntity(kind, type, initial) {
     case "memory":
       return new WebAssembly.Memory(limits({}));
     case "table":
-      return new WebAssembly.Table(limits({ element: type.element }));
+      // Without an explicit null, JS fills an externref table with `undefined`, a host value.
+      return new WebAssembly.Table(limits({ element: type.element }), null);
     case "global":
       return new WebAssembly.Global(type, initial);
   }

@@ -30,62 +30,38 @@ fn cases() -> Vec<String> {
     names
 }
 
+const NESTED_TRAP: &str = "the host survived a trap of a nested export call";
+const START_IMPORT: &str = "two-module form: the start function calls an import before the host exists";
+const IDENTITY: &str = "wasmtime: a function H imports and references has a new identity";
+const UNREACHABLE: &str = "plain linking cannot reach a function O neither exports nor tables";
+const WRAPPED: &str = "JS recorder: O's export as H hands it back is the recorder's wrapper";
+const HOST_VALUES: &str = "host values (externref) need GC in a merged module; not merged yet";
+
 /// (case, step, why the step fails).
 const KNOWN_LIMITS: &[(&str, Step, &str)] = &[
-    ("import_catches_export_trap", Step::Check, "the host survived a trap of a nested export call"),
-    ("import_catches_export_trap", Step::RunWasmtime, "the host survived a trap of a nested export call"),
-    ("import_catches_export_trap", Step::RunNode, "the host survived a trap of a nested export call"),
-    ("import_catches_export_trap", Step::RunMerged, "the host survived a trap of a nested export call"),
-    (
-        "start_calls_import",
-        Step::Check,
-        "two-module form: the start function calls an import before the host exists",
-    ),
-    (
-        "start_calls_import",
-        Step::RunWasmtime,
-        "two-module form: the start function calls an import before the host exists",
-    ),
-    (
-        "start_calls_import",
-        Step::RunNode,
-        "two-module form: the start function calls an import before the host exists",
-    ),
-    (
-        "funcref_result_called_by_host",
-        Step::Check,
-        "wasmtime: a function H imports and references has a new identity",
-    ),
-    (
-        "funcref_result_called_by_host",
-        Step::RunWasmtime,
-        "plain linking cannot reach a function O neither exports nor tables",
-    ),
-    (
-        "funcref_result_called_by_host",
-        Step::RunNode,
-        "plain linking cannot reach a function O neither exports nor tables",
-    ),
-    (
-        "host_sets_table_entry",
-        Step::Check,
-        "wasmtime: a function H imports and references has a new identity",
-    ),
-    (
-        "externref_values",
-        Step::RunMerged,
-        "host values (externref) need GC in a merged module; not merged yet",
-    ),
-    (
-        "imported_table_prefilled",
-        Step::RunMerged,
-        "host values (externref) need GC in a merged module; not merged yet",
-    ),
+    ("import_catches_export_trap", Step::Check, NESTED_TRAP),
+    ("import_catches_export_trap", Step::CheckNode, NESTED_TRAP),
+    ("import_catches_export_trap", Step::RunWasmtime, NESTED_TRAP),
+    ("import_catches_export_trap", Step::RunNode, NESTED_TRAP),
+    ("import_catches_export_trap", Step::RunMerged, NESTED_TRAP),
+    ("start_calls_import", Step::Check, START_IMPORT),
+    ("start_calls_import", Step::CheckNode, START_IMPORT),
+    ("start_calls_import", Step::RunWasmtime, START_IMPORT),
+    ("start_calls_import", Step::RunNode, START_IMPORT),
+    ("funcref_result_called_by_host", Step::Check, IDENTITY),
+    ("funcref_result_called_by_host", Step::CheckNode, UNREACHABLE),
+    ("funcref_result_called_by_host", Step::RunWasmtime, UNREACHABLE),
+    ("funcref_result_called_by_host", Step::RunNode, UNREACHABLE),
+    ("host_sets_table_entry", Step::Check, IDENTITY),
+    ("host_sets_table_entry", Step::CheckNode, WRAPPED),
+    ("externref_values", Step::RunMerged, HOST_VALUES),
+    ("imported_table_prefilled", Step::RunMerged, HOST_VALUES),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Step {
     Check,
+    CheckNode,
     RunWasmtime,
     RunNode,
     RunMerged,
@@ -146,8 +122,21 @@ fn replay(trace: &Path, work: &Path) -> Result<(String, Vec<(Step, String)>), St
     let host = std::fs::read(dir.join("host.wasm")).map_err(|error| error.to_string())?;
     let text = wasmprinter::print_bytes(&host).map_err(|error| error.to_string())?;
     let merged = dir.join("replay.wasm");
-    let steps: [(Step, Vec<&OsStr>); 4] = [
+    let node = tests::recording_node();
+    let steps: [(Step, Vec<&OsStr>); 5] = [
         (Step::Check, vec![OsStr::new("check"), trace.as_os_str(), dir.as_os_str()]),
+        (
+            Step::CheckNode,
+            vec![
+                OsStr::new("check"),
+                OsStr::new("--engine"),
+                OsStr::new("node"),
+                OsStr::new("--node"),
+                node.as_os_str(),
+                trace.as_os_str(),
+                dir.as_os_str(),
+            ],
+        ),
         (Step::RunWasmtime, vec![OsStr::new("run"), dir.as_os_str()]),
         (Step::RunNode, vec![OsStr::new("run"), OsStr::new("--engine"), OsStr::new("node"), dir.as_os_str()]),
         (Step::RunMerged, vec![OsStr::new("run"), merged.as_os_str()]),

@@ -23,6 +23,9 @@ pub enum CheckError {
     Link(#[from] LinkError),
     #[error("cannot create {}: {error}", path.display())]
     Output { path: PathBuf, error: std::io::Error },
+    /// Recording the replay elsewhere (node) failed.
+    #[error("{0}")]
+    Record(String),
 }
 
 /// What a check found.
@@ -38,15 +41,27 @@ pub struct Checked {
 /// Replays `dir` recorded and compares with the trace at `trace`. The replay's trace goes to
 /// `keep` if given, else to a temporary folder removed afterwards.
 pub fn check(trace: &Path, dir: &Path, keep: Option<&Path>) -> Result<Checked, CheckError> {
+    check_with(trace, keep, |out| {
+        let replay = ReplayDir::read(dir)?;
+        Ok(replay.record(&crate::link::engine(), out)?)
+    })
+}
+
+/// Like [`check`], with `record` replaying into the given folder and returning the segments'
+/// ends and the original's new trace (e.g. a node run of `run.mjs` under the JS recorder).
+pub fn check_with(
+    trace: &Path,
+    keep: Option<&Path>,
+    record: impl FnOnce(&Path) -> Result<(Vec<SegmentReport>, PathBuf), CheckError>,
+) -> Result<Checked, CheckError> {
     let recorded = read_trace(trace)?;
-    let replay = ReplayDir::read(dir)?;
     let out = match keep {
         Some(keep) => OutDir::kept(keep),
         None => OutDir::temporary(),
     };
     std::fs::create_dir_all(&out.path)
         .map_err(|error| CheckError::Output { path: out.path.clone(), error })?;
-    let (segments, replayed_path) = replay.record(&crate::link::engine(), &out.path)?;
+    let (segments, replayed_path) = record(&out.path)?;
     let replayed = read_trace(&replayed_path)?;
     let result = compare(&recorded, &replayed);
     Ok(Checked { segments, recorded, replayed, replayed_path, result })
