@@ -139,7 +139,12 @@ impl Layout {
                         "funcref"
                     };
                     let (initial, maximum) = (table.minimum, table.maximum);
-                    self.table_inits.push(TableInit { import: number as u32, element: element.into(), initial, maximum });
+                    self.table_inits.push(TableInit {
+                        import: number as u32,
+                        element: element.into(),
+                        initial,
+                        maximum,
+                    });
                     (1, EntityType::Table(table))
                 }
                 global @ EntityType::Global(_) => (2, global),
