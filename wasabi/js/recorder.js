@@ -41,9 +41,6 @@ var R3 = (function () {
   // sync() compares whole 4 KiB windows around a read: host writes are usually larger than
   // one load, and taking the neighbourhood along saves a sync call per later load.
   const WINDOW = 4096;
-  // Runs of differing bytes closer than this are one memory_write: an event costs more than
-  // a few unchanged bytes.
-  const MERGE_GAP = 8;
   // In node, encoded bytes go to the trace file in chunks of about this size.
   const SPILL_BYTES = 1 << 20;
 
@@ -988,16 +985,22 @@ var R3 = (function () {
       this.s32 = new Int32Array(sbuf, this.shadowOffset);
     }
 
-    // Word-wise over [start, end) (both multiples of 4: windows and page sizes are). A run ends
-    // at MERGE_GAP (8) or more equal bytes: two equal words always are; around a single equal
-    // word the bytes of its neighbours decide. Word indices stay integers (>>> 2, not / 4) so
+    // Over [start, end) (both multiples of 4: windows and page sizes are): equal words are
+    // skipped word-wise, and every run of differing bytes becomes one memory_write. Runs are
+    // never merged across equal bytes: an equal byte may be one the module wrote after the
+    // host last had control (over a byte it read before), and a replay applies the event at
+    // the end of that host interval, where the byte must still hold its old value.
+    // (docs/trace-format.md, "Host changes".) Word indices stay integers (>>> 2, not / 4) so
     // that the loop runs on int32 arithmetic; 4 GiB, the one end beyond, is 2^30 words.
     compare(start, end) {
       const m32 = this.m32;
       const s32 = this.s32;
+      const m8 = this.m8;
+      const s8 = this.s8;
       // diff takes i32 addresses: a 4 GiB memory's end is not one.
       const diff = end > 0xffffffff ? undefined : this.diff;
       const wEnd = end > 0xffffffff ? 0x40000000 : end >>> 2;
+      const byteEnd = wEnd * 4;
       let w = start >>> 2;
       while (w < wEnd) {
         if (m32[w] === s32[w]) {
@@ -1005,39 +1008,24 @@ var R3 = (function () {
           w = diff === undefined ? w + 1 : Math.max(w + 1, diff(w * 4, end, this.shadowOffset) >>> 2);
           continue;
         }
+        // Word w differs: the run from its first differing byte. memoryWrite takes the run into
+        // the shadow, so the rest of the word (if the run ends inside it) is looked at again.
         const first = w * 4 + this.equalPrefix(w);
-        let lastWord = w++;
-        while (w < wEnd) {
-          if (m32[w] !== s32[w]) {
-            lastWord = w++;
-          } else if (w + 1 < wEnd && m32[w + 1] !== s32[w + 1] &&
-              this.equalSuffix(lastWord) + 4 + this.equalPrefix(w + 1) < MERGE_GAP) {
-            lastWord = w + 1;
-            w += 2;
-          } else {
-            break;
-          }
-        }
-        this.memoryWrite(first, lastWord * 4 + 4 - this.equalSuffix(lastWord));
+        let to = first + 1;
+        while (to < byteEnd && m8[to] !== s8[to]) to++;
+        this.memoryWrite(first, to);
+        if (to >= byteEnd) break;
+        w = to >>> 2;
       }
     }
 
-    // Equal bytes at the low (prefix) or high (suffix) addresses of word w, which differs.
+    // Equal bytes at the low addresses of word w, which differs.
     equalPrefix(w) {
       const m8 = this.m8;
       const s8 = this.s8;
       const at = w * 4;
       let n = 0;
       while (m8[at + n] === s8[at + n]) n++;
-      return n;
-    }
-
-    equalSuffix(w) {
-      const m8 = this.m8;
-      const s8 = this.s8;
-      const at = w * 4 + 3;
-      let n = 0;
-      while (m8[at - n] === s8[at - n]) n++;
       return n;
     }
 

@@ -4,7 +4,9 @@
 //! picks the recorded call by a binary search over call-number ranges: consecutive calls with
 //! nothing to do but return the same results share one range (run-length encoding), so a
 //! million identical calls cost one leaf. Long memory writes are copied from one passive data
-//! segment with `memory.init`; short ones are stores of constants.
+//! segment with `memory.init`; short ones are stores of constants. Long action lists go to
+//! functions of their own, defined after `_start`, so that no function body grows beyond what
+//! engines accept.
 
 use super::ReplayError;
 use super::layout::{HostImportType, Layout};
@@ -23,6 +25,15 @@ use wasm_encoder::{
 /// Writes longer than this go through the data segment.
 const MAX_STORED_WRITE: usize = 16;
 
+/// Action lists longer than this are split into functions of this many actions each: engines
+/// limit the size of one function body (V8: 7,654,321 bytes), and a host interval can hold
+/// hundreds of thousands of memory writes (each run of changed bytes is one).
+const ACTIONS_PER_FUNCTION: usize = 2048;
+
+/// An import call's actions stay in its implementation (which holds the leaves of all its
+/// calls) up to this many; longer lists go to functions of their own.
+const ACTIONS_PER_LEAF: usize = 4;
+
 /// Returns the module and the size of its data segment.
 pub fn emit(
     replay: &Replay,
@@ -30,6 +41,10 @@ pub fn emit(
     layout: &Layout,
     section: &ReplaySection,
 ) -> Result<(Vec<u8>, usize), ReplayError> {
+    let imported = original.num_imported_functions();
+    // After the implementations: r3_init, the segments, _start, then the parts of long action
+    // lists.
+    let parts_base = layout.implementation(imported) + 2 + replay.segments.len() as u32;
     let mut emitter = Emitter {
         replay,
         original,
@@ -38,12 +53,13 @@ pub fn emit(
         blob: Vec::new(),
         written: HashMap::new(),
         counters: Vec::new(),
+        parts: Vec::new(),
+        parts_base,
     };
     let mut code = CodeSection::new();
     let mut functions = FunctionSection::new();
     let mut exports = ExportSection::new();
     let imports = emitter.imports();
-    let imported = original.num_imported_functions();
     for n in 0..imported {
         let body = emitter.implementation(n)?;
         functions.function(emitter.type_of_function(n));
@@ -76,6 +92,11 @@ pub fn emit(
     });
     start.instructions().end();
     define("_start", start, &mut exports);
+    debug_assert_eq!(next, parts_base);
+    for part in std::mem::take(&mut emitter.parts) {
+        functions.function(unit);
+        code.function(&part);
+    }
     Ok(emitter.finish(imports, functions, exports, code, section))
 }
 
@@ -91,6 +112,10 @@ struct Emitter<'a> {
     written: HashMap<&'a [u8], usize>,
     /// Host global index of each implementation's call counter.
     counters: Vec<u32>,
+    /// Functions `[] -> []` holding parts of long action lists, defined after `_start`.
+    parts: Vec<Function>,
+    /// The function index of `parts[0]`.
+    parts_base: u32,
 }
 
 impl<'a> Emitter<'a> {
@@ -188,7 +213,7 @@ impl<'a> Emitter<'a> {
         call: &ImportCall,
         signature: &Signature,
     ) -> Result<(), ReplayError> {
-        self.actions(body, call.actions, &Default::default())?;
+        self.actions(body, call.actions, &Default::default(), ACTIONS_PER_LEAF)?;
         match &call.outcome {
             Outcome::Return(results) => {
                 self.check_values(results, &signature.results, call.event, "results")?;
@@ -214,21 +239,43 @@ impl<'a> Emitter<'a> {
         skip: &std::collections::BTreeSet<usize>,
     ) -> Result<Function, ReplayError> {
         let mut body = Function::new([]);
-        self.actions(&mut body, list, skip)?;
+        self.actions(&mut body, list, skip, ACTIONS_PER_FUNCTION)?;
         body.instructions().end();
         Ok(body)
     }
 
+    /// The actions of `list` but those at `skip`: up to `inline` of them in `body`, more in
+    /// functions of [`ACTIONS_PER_FUNCTION`] actions each that `body` calls in order.
     fn actions(
         &mut self,
         body: &mut Function,
         list: usize,
         skip: &std::collections::BTreeSet<usize>,
+        inline: usize,
     ) -> Result<(), ReplayError> {
-        for (position, action) in self.replay.actions(list).iter().enumerate() {
-            if skip.contains(&position) {
-                continue;
-            }
+        let replay = self.replay;
+        let actions: Vec<&'a Action> = replay
+            .actions(list)
+            .iter()
+            .enumerate()
+            .filter(|(position, _)| !skip.contains(position))
+            .map(|(_, action)| action)
+            .collect();
+        if actions.len() <= inline {
+            return self.emit_actions(body, &actions);
+        }
+        for chunk in actions.chunks(ACTIONS_PER_FUNCTION) {
+            let mut part = Function::new([]);
+            self.emit_actions(&mut part, chunk)?;
+            part.instructions().end();
+            body.instructions().call(self.parts_base + self.parts.len() as u32);
+            self.parts.push(part);
+        }
+        Ok(())
+    }
+
+    fn emit_actions(&mut self, body: &mut Function, actions: &[&'a Action]) -> Result<(), ReplayError> {
+        for action in actions {
             match action {
                 Action::Effect(effect) => self.effect(&mut body.instructions(), effect),
                 Action::Call(call) => self.export_call(&mut body.instructions(), *call)?,

@@ -77,3 +77,40 @@ fn expect(outcome: &Outcome) -> Expect {
         Outcome::Unfinished => Expect::Abort,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use r3_hooks::trace::Event;
+
+    /// Shiki's onig.wasm: one memcpy of the host left 11,000 runs of changed bytes, read after
+    /// one import returned; all their writes in one function exceeded V8's body size limit.
+    #[test]
+    fn long_action_lists_are_split_into_functions() {
+        let original = wat::parse_str(
+            r#"(module (import "env" "f" (func)) (memory (export "memory") 2)
+                 (func (export "main") (call 0)))"#,
+        )
+        .unwrap();
+        let writes = 3 * 2048 + 1;
+        let mut events = vec![Event::ExportCall { func: 1, name: "main".into(), args: vec![] }];
+        events.push(Event::ImportReturn { func: 0, results: vec![] });
+        events.extend((0..writes).map(|k| Event::MemoryWrite { memory: 0, addr: 2 * k, bytes: vec![7] }));
+        events.push(Event::ExportReturn { results: vec![] });
+        events.push(Event::End { naive_events: 0 });
+        let trace = Trace { header: Header::new(&original, 0), events };
+        let host = generate(&trace, &original, "o.wasm").unwrap();
+        wasmparser::Validator::new().validate_all(&host.bytes).unwrap();
+        let mut bodies = Vec::new();
+        for payload in wasmparser::Parser::new(0).parse_all(&host.bytes) {
+            if let wasmparser::Payload::CodeSectionEntry(body) = payload.unwrap() {
+                let range = body.range();
+                bodies.push(range.end - range.start);
+            }
+        }
+        // The implementation of f, r3_init, segment/0, _start, then four parts.
+        assert_eq!(bodies.len(), 8, "{bodies:?}");
+        assert!(bodies[4..].iter().all(|&size| size < 100_000), "{bodies:?}");
+        assert!(bodies[0] < 100, "f's implementation only calls the parts: {bodies:?}");
+    }
+}

@@ -2,14 +2,16 @@
 //! differ from its shadow, i.e. the host wrote them. The recorder takes the whole 4 KiB
 //! neighbourhood along (host writes are usually larger than one load, and every byte taken now
 //! saves a later sync call) and records each run of changed bytes.
+//!
+//! Runs are never merged across equal bytes: an equal byte may be one the module wrote after
+//! the host last had control (over a value it read before), and a replay applies the
+//! `memory_write` at the end of that host interval, where the byte must still hold its old
+//! value (docs/trace-format.md, "Host changes").
 
 use std::ops::Range;
 
 /// Memory is compared in aligned windows of this size around a read.
 pub const WINDOW: u64 = 4096;
-/// Runs of differing bytes closer than this are one `memory_write`: an event costs more than
-/// a few unchanged bytes.
-pub const MERGE_GAP: usize = 8;
 
 /// The aligned window(s) covering `len` bytes at `addr + offset`, clipped to `limit` bytes;
 /// `None` when nothing of it is in bounds (the module then traps on its own).
@@ -21,8 +23,7 @@ pub fn window(addr: i32, offset: i32, len: i32, limit: u64) -> Option<Range<u64>
     (start < end).then_some(start..end)
 }
 
-/// The runs where `memory` and `shadow` differ, runs separated by fewer than [`MERGE_GAP`]
-/// equal bytes merged, in ascending order.
+/// The maximal runs of bytes where `memory` and `shadow` differ, in ascending order.
 pub fn differing_runs(memory: &[u8], shadow: &[u8]) -> Vec<Range<usize>> {
     let differs = |i: usize| memory[i] != shadow[i];
     let len = memory.len().min(shadow.len());
@@ -33,10 +34,7 @@ pub fn differing_runs(memory: &[u8], shadow: &[u8]) -> Vec<Range<usize>> {
         while end < len && differs(end) {
             end += 1;
         }
-        match runs.last_mut() {
-            Some(previous) if i - previous.end < MERGE_GAP => previous.end = end,
-            _ => runs.push(i..end),
-        }
+        runs.push(i..end);
         i = first_difference(memory, shadow, end);
     }
     runs
@@ -75,9 +73,10 @@ mod tests {
     }
 
     #[test]
-    fn runs_closer_than_eight_bytes_merge() {
-        // Gap of 7 equal bytes (5..12): merged; gap of 8 (13..21): separate.
-        assert_eq!(runs(&[3, 4, 12, 21], 64), vec![3..13, 21..22]);
+    fn one_equal_byte_separates_runs() {
+        // The module may have written the equal byte after the host last ran (shiki's onig.wasm:
+        // a malloc chunk header between bytes of a stale host memcpy): it is no host change.
+        assert_eq!(runs(&[3, 4, 6, 12, 13, 14, 21], 64), vec![3..5, 6..7, 12..15, 21..22]);
     }
 
     #[test]
