@@ -17,8 +17,8 @@
 
 use crate::report::SuiteReport;
 use anyhow::{Result, anyhow};
-use r3_hooks::record::native::{NativeError, RecordedInstance, Recorder, RecordingModule};
 use r3_hooks::Event;
+use r3_hooks::record::native::{NativeError, RecordedInstance, Recorder, RecordingModule};
 use r3_replay::check::{self, Mismatch};
 use r3_replay::link::{self, ReplayDir, SegmentReport};
 use r3_replay::{merge, replay};
@@ -45,6 +45,8 @@ impl Compiled {
 /// One recorded instance of the script.
 struct Recorded {
     line: usize,
+    /// Known limits (docs/trace-format.md) this instance met when it was linked.
+    limits: Vec<String>,
     bytes: Arc<[u8]>,
     instance: RecordedInstance,
 }
@@ -90,7 +92,9 @@ impl Session {
             Err(NativeError::Instantiate { error, .. }) => return Err(error.into()),
             Err(error) => return Err(anyhow!("{error}")),
         };
-        self.recorded.push(Recorded { line: compiled.line, bytes: compiled.bytes.clone(), instance: instance.clone() });
+        let limits = linking_limits(&*store, compiled, &imports);
+        let bytes = compiled.bytes.clone();
+        self.recorded.push(Recorded { line: compiled.line, limits, bytes, instance: instance.clone() });
         Ok(instance)
     }
 
@@ -104,7 +108,10 @@ impl Session {
                 .finish(&mut *store)
                 .map_err(|error| Failure::Other(format!("cannot finish the recording: {error}")))
                 .and_then(|trace| {
-                    replay_and_check(&self.dir, &trace, &recorded.bytes, &recorded.instance.warnings())
+                    let mut limits = recorded.instance.warnings();
+                    limits.retain(|warning| warning.contains("recorded as null"));
+                    limits.extend(recorded.limits.iter().cloned());
+                    replay_and_check(&self.dir, &trace, &recorded.bytes, &limits)
                 });
             match verdict {
                 Ok(merged) => {
@@ -134,7 +141,9 @@ impl Drop for Session {
 
 enum Failure {
     Other(String),
-    /// A failure the documentation lists as a known limit of recording or replay.
+    /// A failure the documentation lists as a known limit of recording or replay, met by this
+    /// recording: functions of another instance recorded as null, an imported memory or table
+    /// with a lower maximum than declared, import calls of the start function.
     KnownLimit(String),
 }
 
@@ -146,12 +155,12 @@ fn replay_engine() -> &'static Engine {
 
 /// `Ok(None)`: checked equal and the merged replay ran as recorded; `Ok(Some(reason))`:
 /// checked equal, the merged replay was not run for `reason`.
-/// `warnings`: what the recorder warned about while recording the trace.
+/// `limits`: the known limits the recording met (see [`Failure::KnownLimit`]).
 fn replay_and_check(
     dir: &Path,
     trace_path: &Path,
     original: &[u8],
-    warnings: &[String],
+    limits: &[String],
 ) -> Result<Option<String>, Failure> {
     let other = |message: String| Failure::Other(message);
     let recorded = check::read_trace(trace_path).map_err(|error| other(error.to_string()))?;
@@ -169,12 +178,11 @@ fn replay_and_check(
         original: original.to_vec(),
     };
     let out = dir.join(format!("check-{stem}"));
-    std::fs::create_dir_all(&out).map_err(|error| other(format!("cannot create {}: {error}", out.display())))?;
+    std::fs::create_dir_all(&out)
+        .map_err(|error| other(format!("cannot create {}: {error}", out.display())))?;
     let recorded_again = replay_dir.record(replay_engine(), &out);
-    // Functions of another instance recorded as null (docs/trace-format.md, "Known limits").
-    let foreign = warnings.iter().find(|warning| warning.contains("recorded as null"));
-    let limit = |message: String| match foreign {
-        Some(warning) => Failure::KnownLimit(format!("{message} (the recorder warned: {warning})")),
+    let limit = |message: String| match limits.first() {
+        Some(known) => Failure::KnownLimit(format!("{message} (known limit: {known})")),
         None => other(message),
     };
     let (segments, replayed_path) = match recorded_again {
@@ -193,10 +201,38 @@ fn replay_and_check(
     let replayed = check::read_trace(&replayed_path).map_err(|error| other(error.to_string()))?;
     let _ = std::fs::remove_dir_all(&out);
     if let Err(mismatch) = check::compare(&recorded, &replayed) {
-        return Err(limit(format!("the replay's trace differs from the recorded one: {}", describe(&mismatch))));
+        return Err(limit(format!(
+            "the replay's trace differs from the recorded one: {}",
+            describe(&mismatch)
+        )));
     }
     unexpected(&segments).map_err(|message| limit(format!("two-module replay: {message}")))?;
     run_merged_replay(&host, original)
+}
+
+/// Imported memories and tables whose actual maximum is below the declared one: the trace
+/// does not carry it (docs/trace-format.md, "Known limits").
+fn linking_limits(store: &Store<()>, compiled: &Compiled, imports: &[Extern]) -> Vec<String> {
+    let mut limits = Vec::new();
+    for (import, actual) in compiled.module.imports().iter().zip(imports) {
+        let (declared, actual, kind) = match (&import.ty, actual) {
+            (wasmtime::ExternType::Memory(declared), Extern::Memory(memory)) => {
+                (declared.maximum(), memory.ty(store).maximum(), "memory")
+            }
+            (wasmtime::ExternType::Table(declared), Extern::Table(table)) => {
+                (declared.maximum(), table.ty(store).maximum(), "table")
+            }
+            _ => continue,
+        };
+        if let Some(actual) = actual.filter(|actual| declared.is_none_or(|declared| *actual < declared)) {
+            let declared = declared.map_or("none".to_string(), |declared| declared.to_string());
+            limits.push(format!(
+                "the imported {kind} {}.{} has maximum {actual}, declared {declared}; traces do not carry it",
+                import.module, import.name
+            ));
+        }
+    }
+    limits
 }
 
 /// Merges and runs `replay.wasm`; `Ok(Some(reason))` if it could not be merged for a
@@ -247,7 +283,9 @@ fn imports_host_values(host: &[u8]) -> bool {
 fn describe(mismatch: &Mismatch) -> String {
     match mismatch {
         Mismatch::Event { index, expected, actual } => {
-            let show = |event: &Option<Event>| event.as_ref().map_or("(none: the trace ends)".into(), check::event_json);
+            let show = |event: &Option<Event>| {
+                event.as_ref().map_or("(none: the trace ends)".into(), check::event_json)
+            };
             format!("event {index}: recorded {}, replayed {}", show(expected), show(actual))
         }
         other => other.to_string(),

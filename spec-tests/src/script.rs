@@ -7,6 +7,7 @@ use crate::suite::Suite;
 use crate::transform::Mode;
 use crate::values;
 use anyhow::{Context, Result, anyhow, bail};
+use r3_hooks::record::native::RecordedInstance;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,7 +18,6 @@ use wasmtime::{
 use wast::parser::{self, ParseBuffer};
 use wast::token::{Id, Span};
 use wast::{QuoteWat, Wast, WastDirective, WastExecute, WastInvoke, Wat};
-use r3_hooks::record::native::RecordedInstance;
 
 pub fn engine() -> Engine {
     let mut config = wasmtime::Config::new();
@@ -60,7 +60,7 @@ pub fn run(engine: &Engine, mode: Mode, suite: &Suite, name: &str, text: &str) -
 /// A compiled module: as the mode transformed it, or prepared for recording (r3 mode).
 enum Compiled {
     Plain(Module),
-    Recorded(r3::Compiled),
+    Recorded(Box<r3::Compiled>),
 }
 
 /// An instance of a script module; a recorded one is reached through its recording wrappers.
@@ -235,7 +235,11 @@ impl<'a> Runner<'a> {
         let transformed =
             self.mode.transform(&bytes, self.suite.features()).map_err(|error| anyhow!(error))?;
         if self.mode.records() {
-            return Ok(Compiled::Recorded(r3::Compiled::new(self.store.engine(), transformed, self.line)?));
+            return Ok(Compiled::Recorded(Box::new(r3::Compiled::new(
+                self.store.engine(),
+                transformed,
+                self.line,
+            )?)));
         }
         let module = Module::new(self.store.engine(), &transformed)?;
         self.mode.link(&mut self.linker, &module, &self.hook_calls)?;

@@ -79,6 +79,35 @@ fn a_divergent_replay_is_caught() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// End to end: the driver reports a replay that diverges, naming the script, the module's line
+/// and the first divergent event, and counts it as a failure. The divergence is a known limit
+/// (listed apart): spectest's memory has maximum 2 pages, the module declares 3; a trace does
+/// not carry the actual maximum, so the replay creates the memory with the declared one and
+/// the grow that failed when recorded succeeds. (Should traces learn memory maximums, this
+/// test needs another divergence.)
+#[test]
+fn the_driver_reports_a_divergent_replay() {
+    const SCRIPT: &str = r#"
+(module
+  (import "spectest" "memory" (memory 0 3))
+  (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))
+(assert_return (invoke "grow" (i32.const 1)) (i32.const 1))
+(assert_return (invoke "grow" (i32.const 1)) (i32.const -1))
+"#;
+    let suite = Suite::parse("wasm-v2").unwrap();
+    let report = spec_tests::run_script(Mode::R3, &suite, "limits.wast", SCRIPT);
+    assert_eq!((report.assertions, report.assertions_failed), (2, 0), "{:?}", report.failures);
+    assert_eq!((report.r3_traces, report.r3_replays_checked, report.r3_replay_failures), (1, 0, 1));
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    assert_eq!(report.r3_known_limits.len(), 1, "{:?}", report.r3_known_limits);
+    let failure = &report.r3_known_limits[0];
+    assert!(failure.contains("spectest.memory has maximum 2, declared 3"), "{failure}");
+    assert!(failure.starts_with("limits.wast:2: instance 0: r3 replay:"), "{failure}");
+    assert!(failure.contains(r#"recorded {"export_return":{"results":[{"i32":-1}]}}"#), "{failure}");
+    assert!(failure.contains(r#"replayed {"export_return":{"results":[{"i32":2}]}}"#), "{failure}");
+    assert_eq!(report.failed(), 1);
+}
+
 /// Records `add(1, 2)` of a small module natively and returns the trace.
 fn record_add(dir: &std::path::Path) -> r3_hooks::Trace {
     use r3_hooks::record::native::{Recorder, RecordingModule};
