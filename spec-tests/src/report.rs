@@ -18,6 +18,16 @@ pub struct SuiteReport {
     pub invalid_accepted: usize,
     /// Calls of instrumentation hooks (instrument mode), all with checked arguments.
     pub hook_calls: u64,
+    /// r3 mode: traces recorded (one per instance), replays whose trace checked equal to the
+    /// recorded one (and whose merged replay ran as recorded), and replays that failed.
+    pub r3_traces: usize,
+    pub r3_replays_checked: usize,
+    pub r3_replay_failures: usize,
+    /// Failed replays that hit a documented known limit (counted in `r3_replay_failures`, and
+    /// as failures, but listed here rather than in `failures`).
+    pub r3_known_limits: Vec<String>,
+    /// Replays that checked equal but whose merged form was not run, and why.
+    pub r3_merged_skipped: Vec<String>,
     pub skipped: Vec<Skip>,
     /// `file:line: what went wrong`, in script order.
     pub failures: Vec<String>,
@@ -47,12 +57,21 @@ impl SuiteReport {
         self.invalid_rejected += other.invalid_rejected;
         self.invalid_accepted += other.invalid_accepted;
         self.hook_calls += other.hook_calls;
+        self.r3_traces += other.r3_traces;
+        self.r3_replays_checked += other.r3_replays_checked;
+        self.r3_replay_failures += other.r3_replay_failures;
+        self.r3_known_limits.extend(other.r3_known_limits);
+        self.r3_merged_skipped.extend(other.r3_merged_skipped);
         self.skipped.extend(other.skipped);
         self.failures.extend(other.failures);
     }
 
     pub fn failed(&self) -> usize {
-        self.modules_failed + self.assertions_failed + self.malformed_accepted + self.invalid_accepted
+        self.modules_failed
+            + self.assertions_failed
+            + self.malformed_accepted
+            + self.invalid_accepted
+            + self.r3_replay_failures
     }
 
     pub fn passed(&self) -> usize {
@@ -60,10 +79,11 @@ impl SuiteReport {
             + self.malformed_rejected
             + self.malformed_text_rejected
             + self.invalid_rejected
+            + self.r3_replays_checked
     }
 
     pub fn summary_line(&self) -> String {
-        format!(
+        let mut line = format!(
             "{}: {} scripts, {} modules ({} failed), {} assertions ({} failed), malformed {} rejected + {} by the text parser / {} accepted, invalid {} rejected / {} accepted, {} skipped",
             self.suite,
             self.scripts,
@@ -77,7 +97,18 @@ impl SuiteReport {
             self.invalid_rejected,
             self.invalid_accepted,
             self.skipped.len(),
-        )
+        );
+        if self.r3_traces > 0 {
+            line += &format!(
+                ", r3: {} traces, {} replays checked, {} replay failures ({} known limits), {} merged runs skipped",
+                self.r3_traces,
+                self.r3_replays_checked,
+                self.r3_replay_failures,
+                self.r3_known_limits.len(),
+                self.r3_merged_skipped.len(),
+            );
+        }
+        line
     }
 }
 
@@ -88,6 +119,11 @@ pub struct Report {
 impl Report {
     pub fn failures(&self) -> impl Iterator<Item = &String> {
         self.suites.iter().flat_map(|suite| &suite.failures)
+    }
+
+    /// r3 mode: failed replays that hit a documented known limit (also counted as failures).
+    pub fn known_limits(&self) -> impl Iterator<Item = &String> {
+        self.suites.iter().flat_map(|suite| &suite.r3_known_limits)
     }
 
     /// (passed, failed) over all suites; skips count as failures so none go unnoticed.

@@ -1,15 +1,18 @@
-//! Runs one .wast script on wasmtime; every module goes through the mode's transform first.
+//! Runs one .wast script on wasmtime; every module goes through the mode's transform first
+//! (r3 mode: and is instantiated under the native recorder, see `r3.rs`).
 
+use crate::r3;
 use crate::report::{Skip, SuiteReport};
 use crate::suite::Suite;
 use crate::transform::Mode;
 use crate::values;
 use anyhow::{Context, Result, anyhow, bail};
+use r3_hooks::record::native::RecordedInstance;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use wasmtime::{
-    Engine, Extern, Global, GlobalType, Instance, Linker, Memory, MemoryType, Module, Mutability, Ref,
+    Engine, Extern, Func, Global, GlobalType, Instance, Linker, Memory, MemoryType, Module, Mutability, Ref,
     RefType, Store, Table, TableType, Trap, Val, ValType,
 };
 use wast::parser::{self, ParseBuffer};
@@ -48,7 +51,39 @@ pub fn run(engine: &Engine, mode: Mode, suite: &Suite, name: &str, text: &str) -
         runner.directive(&mut report, directive);
     }
     report.hook_calls = runner.hook_calls.load(Ordering::Relaxed);
+    if let Some(session) = runner.session.take() {
+        session.finish(&mut runner.store, name, &mut report);
+    }
     report
+}
+
+/// A compiled module: as the mode transformed it, or prepared for recording (r3 mode).
+enum Compiled {
+    Plain(Module),
+    Recorded(Box<r3::Compiled>),
+}
+
+/// An instance of a script module; a recorded one is reached through its recording wrappers.
+#[derive(Clone)]
+enum Inst {
+    Plain(Instance),
+    Recorded(RecordedInstance),
+}
+
+impl Inst {
+    fn func(&self, store: &mut Store<()>, name: &str) -> Option<Func> {
+        match self {
+            Inst::Plain(instance) => instance.get_func(store, name),
+            Inst::Recorded(instance) => instance.get_func(name),
+        }
+    }
+
+    fn global(&self, store: &mut Store<()>, name: &str) -> Option<Global> {
+        match self {
+            Inst::Plain(instance) => instance.get_global(store, name),
+            Inst::Recorded(instance) => instance.get_export(name)?.into_global(),
+        }
+    }
 }
 
 struct Runner<'a> {
@@ -58,9 +93,13 @@ struct Runner<'a> {
     text: &'a str,
     store: Store<()>,
     linker: Linker<()>,
-    current: Option<Instance>,
-    named: HashMap<String, Instance>,
+    current: Option<Inst>,
+    named: HashMap<String, Inst>,
     hook_calls: Arc<AtomicU64>,
+    /// r3 mode: the recordings.
+    session: Option<r3::Session>,
+    /// The line of the directive being run.
+    line: usize,
 }
 
 impl<'a> Runner<'a> {
@@ -79,6 +118,8 @@ impl<'a> Runner<'a> {
             current: None,
             named: HashMap::new(),
             hook_calls: Arc::default(),
+            session: mode.records().then(|| r3::Session::new(name)),
+            line: 0,
         })
     }
 
@@ -98,6 +139,7 @@ impl<'a> Runner<'a> {
 
     fn directive(&mut self, report: &mut SuiteReport, directive: WastDirective) {
         let span = directive.span();
+        self.line = self.line(span);
         match directive {
             WastDirective::Module(module) => {
                 report.modules += 1;
@@ -188,13 +230,30 @@ impl<'a> Runner<'a> {
         }
     }
 
-    fn compile(&mut self, mut module: QuoteWat) -> Result<Module> {
+    fn compile(&mut self, mut module: QuoteWat) -> Result<Compiled> {
         let bytes = module.encode().context("encoding the script's module")?;
         let transformed =
             self.mode.transform(&bytes, self.suite.features()).map_err(|error| anyhow!(error))?;
+        if self.mode.records() {
+            return Ok(Compiled::Recorded(Box::new(r3::Compiled::new(
+                self.store.engine(),
+                transformed,
+                self.line,
+            )?)));
+        }
         let module = Module::new(self.store.engine(), &transformed)?;
         self.mode.link(&mut self.linker, &module, &self.hook_calls)?;
-        Ok(module)
+        Ok(Compiled::Plain(module))
+    }
+
+    fn instantiate(&mut self, compiled: &Compiled) -> Result<Inst> {
+        match compiled {
+            Compiled::Plain(module) => Ok(Inst::Plain(self.linker.instantiate(&mut self.store, module)?)),
+            Compiled::Recorded(module) => {
+                let session = self.session.as_mut().ok_or_else(|| anyhow!("no recording session"))?;
+                Ok(Inst::Recorded(session.instantiate(&mut self.store, &self.linker, module)?))
+            }
+        }
     }
 
     fn define(&mut self, module: QuoteWat, instantiate: bool) -> Result<()> {
@@ -204,31 +263,41 @@ impl<'a> Runner<'a> {
         if !instantiate {
             return Ok(());
         }
-        let instance = self.linker.instantiate(&mut self.store, &compiled)?;
+        let instance = self.instantiate(&compiled)?;
         if let Some(id) = id {
-            self.named.insert(id, instance);
+            self.named.insert(id, instance.clone());
         }
         self.current = Some(instance);
         Ok(())
     }
 
-    fn instance(&self, id: Option<Id>) -> Result<Instance> {
+    fn instance(&self, id: Option<Id>) -> Result<Inst> {
         match id {
-            Some(id) => self.named.get(id.name()).copied().ok_or_else(|| anyhow!("no module ${}", id.name())),
-            None => self.current.ok_or_else(|| anyhow!("no current module")),
+            Some(id) => self.named.get(id.name()).cloned().ok_or_else(|| anyhow!("no module ${}", id.name())),
+            None => self.current.clone().ok_or_else(|| anyhow!("no current module")),
         }
     }
 
+    /// A recorded instance is registered with its recording wrappers: calls from other
+    /// instances are host calls in its trace (and import calls in theirs).
     fn register(&mut self, name: &str, module: Option<Id>) -> Result<()> {
-        let instance = self.instance(module)?;
-        self.linker.instance(&mut self.store, name, instance)?;
+        match self.instance(module)? {
+            Inst::Plain(instance) => {
+                self.linker.instance(&mut self.store, name, instance)?;
+            }
+            Inst::Recorded(instance) => {
+                for (export, item) in instance.exports() {
+                    self.linker.define(&mut self.store, name, export, item.clone())?;
+                }
+            }
+        }
         Ok(())
     }
 
     fn invoke(&mut self, invoke: &WastInvoke) -> Result<Vec<Val>> {
         let instance = self.instance(invoke.module)?;
         let func = instance
-            .get_func(&mut self.store, invoke.name)
+            .func(&mut self.store, invoke.name)
             .ok_or_else(|| anyhow!("no exported function {:?}", invoke.name))?;
         let args = invoke
             .args
@@ -245,13 +314,13 @@ impl<'a> Runner<'a> {
             WastExecute::Invoke(invoke) => self.invoke(&invoke),
             WastExecute::Wat(module) => {
                 let compiled = self.compile(QuoteWat::Wat(module))?;
-                self.linker.instantiate(&mut self.store, &compiled)?;
+                self.instantiate(&compiled)?;
                 Ok(Vec::new())
             }
             WastExecute::Get { module, global, .. } => {
                 let instance = self.instance(module)?;
                 let global = instance
-                    .get_global(&mut self.store, global)
+                    .global(&mut self.store, global)
                     .ok_or_else(|| anyhow!("no exported global {global:?}"))?;
                 Ok(vec![global.get(&mut self.store)])
             }
@@ -290,7 +359,7 @@ impl<'a> Runner<'a> {
 
     fn assert_unlinkable(&mut self, module: Wat) -> Result<()> {
         let compiled = self.compile(QuoteWat::Wat(module))?;
-        match self.linker.instantiate(&mut self.store, &compiled) {
+        match self.instantiate(&compiled) {
             Ok(_) => bail!("expected a link error, but the module instantiated"),
             Err(error) if error.downcast_ref::<Trap>().is_some() => {
                 bail!("expected a link error, got a trap")

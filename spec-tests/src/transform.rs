@@ -1,5 +1,6 @@
 //! What a mode does to each module before wasmtime runs it, and which host functions it needs.
-//! New modes (r3) add a variant here and nothing else changes in the driver.
+//! Modes that only transform modules add a variant here; [`Mode::R3`] also changes how the
+//! driver instantiates modules (under the native recorder, see `r3.rs`).
 
 use anyhow::{Result, bail};
 use std::sync::Arc;
@@ -13,6 +14,9 @@ pub enum Mode {
     Roundtrip,
     /// wasabi with every hook; hooks are host functions that check their arguments and count.
     Instrument,
+    /// Every instance recorded natively (the script's commands are the host), then each trace
+    /// replayed and checked: the replay's own trace must equal the recorded one.
+    R3,
 }
 
 impl Mode {
@@ -28,7 +32,17 @@ impl Mode {
                     wasabi::instrument(bytes, &wasabi::HookSet::all()).map_err(|error| error.to_string())?;
                 Ok(instrumented.wasm())
             }
+            // The recorder instruments the module itself when it compiles it.
+            Mode::R3 => {
+                wasabi_wasm::validate(bytes, features).map_err(|error| error.to_string())?;
+                Ok(bytes.to_vec())
+            }
         }
+    }
+
+    /// Whether instances are recorded (and their traces replayed and checked).
+    pub fn records(self) -> bool {
+        self == Mode::R3
     }
 
     /// Defines what `module` imports from the instrumentation before it is instantiated.

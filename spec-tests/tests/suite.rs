@@ -54,7 +54,7 @@ const CHECKS: &str = r#"
 
 #[test]
 fn the_driver_tells_passing_from_failing_assertions() {
-    for mode in [Mode::Roundtrip, Mode::Instrument] {
+    for mode in [Mode::Roundtrip, Mode::Instrument, Mode::R3] {
         check_driver(mode);
     }
 }

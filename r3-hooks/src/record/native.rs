@@ -339,6 +339,12 @@ impl RecordedInstance {
         lock(&self.ctx).path().clone()
     }
 
+    /// The warnings the recording gave so far (each kind once, also printed to stderr), e.g.
+    /// that functions of other instances crossed the boundary and were recorded as null.
+    pub fn warnings(&self) -> Vec<String> {
+        lock(&self.ctx).warnings().to_vec()
+    }
+
     /// Ends the recording (`end` event) and writes the trace; the instance keeps running,
     /// unrecorded.
     pub fn finish(&self, store: impl AsContextMut) -> Result<PathBuf, NativeError> {

@@ -95,6 +95,8 @@ pub struct Context {
     externs: ExternIds,
     naive: Option<Global>,
     warned: HashSet<&'static str>,
+    /// The warnings given, in order.
+    warnings: Vec<String>,
     /// The first failure writing the trace; recording stopped there.
     failure: Option<NativeError>,
 }
@@ -137,12 +139,17 @@ impl Context {
             externs: ExternIds::default(),
             naive: None,
             warned: HashSet::new(),
+            warnings: Vec::new(),
             failure: None,
         })
     }
 
     pub fn path(&self) -> &PathBuf {
         &self.file.path
+    }
+
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     pub fn is_finished(&self) -> bool {
@@ -188,6 +195,7 @@ impl Context {
     pub fn warn_once(&mut self, key: &'static str, message: &str) {
         if self.warned.insert(key) {
             eprintln!("r3: {} {message}", self.label);
+            self.warnings.push(message.to_string());
         }
     }
 
