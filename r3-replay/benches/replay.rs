@@ -14,7 +14,9 @@ fn main() {
         std::env::var("R3_BENCH_ONLY").ok().map(|list| list.split(',').map(str::to_string).collect());
     let runs: usize = std::env::var("R3_BENCH_RUNS").ok().and_then(|n| n.parse().ok()).unwrap_or(3);
     let work = std::env::temp_dir().join(format!("r3-replay-bench-{}", std::process::id()));
-    println!("| app | trace | events | generation | events/s | replay.wasm KB | memory contents KB | code share | plain s | replay s |");
+    println!(
+        "| app | trace | events | generation | events/s | replay.wasm KB | memory contents KB | code share | plain s | replay s |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|---|");
     let mut shares = Vec::new();
     for driver in tests::corpus_drivers() {
@@ -92,11 +94,13 @@ fn replay(path: &Path, work: &Path, plain: Duration, runs: usize) -> Result<Row,
         .map_err(|error| format!("{}: {error}", path.display()))?;
     let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
     let module = stem.rsplit_once('-').map_or(stem.as_str(), |(module, _)| module);
-    let original = std::fs::read(path.with_file_name(format!("{module}.wasm"))).map_err(|error| error.to_string())?;
+    let original =
+        std::fs::read(path.with_file_name(format!("{module}.wasm"))).map_err(|error| error.to_string())?;
     let start = Instant::now();
     let host = r3_replay::replay::generate(&trace, &original, &format!("{module}.wasm"))
         .map_err(|error| format!("{stem}: {error}"))?;
-    let merged = r3_replay::merge::merge(&host.bytes, &original).map_err(|error| format!("{stem}: {error}"))?;
+    let merged =
+        r3_replay::merge::merge(&host.bytes, &original).map_err(|error| format!("{stem}: {error}"))?;
     let generation = start.elapsed();
     let replay_path = work.join(format!("{stem}.replay.wasm"));
     std::fs::write(&replay_path, &merged).map_err(|error| error.to_string())?;

@@ -252,15 +252,28 @@ function originalFunction(instance, index) {
   throw new Error(`function ${index} of the original is neither exported nor in an exported table: JS cannot reach it`);
 }
 
-function hostImports(hostTypes, original, entities, hostValues) {
+/** O's export or function for H's import from `original`, `r3_call` or `r3_ref`. */
+function originalLookup(original) {
+  return (module, name) => {
+    if (module !== "original") return originalFunction(original, Number(name));
+    const value = original.exports[name];
+    if (value === undefined) throw new Error(`the host module imports original.${name}, which the original does not export`);
+    return value;
+  };
+}
+
+/** The same, for H linked before O exists: functions that call O's once `cell.original` is set. */
+function lateLookup(cell) {
+  return (module, name) =>
+    (...args) => originalLookup(cell.original)(module, name)(...args);
+}
+
+function hostImports(hostTypes, lookup, entities, hostValues) {
   const object = {};
   for (const { module, name } of hostTypes) {
     let value;
-    if (module === "original") {
-      value = original.exports[name];
-      if (value === undefined) throw new Error(`the host module imports original.${name}, which the original does not export`);
-    } else if (module === "r3_call" || module === "r3_ref") {
-      value = originalFunction(original, Number(name));
+    if (module === "original" || module === "r3_call" || module === "r3_ref") {
+      value = lookup(module, name);
     } else if (module === "r3_host" && name === "throw") {
       value = () => {
         throw new HostException();
@@ -344,10 +357,19 @@ function runFolder(dir) {
   const host = { exports: null };
   const hostTypes = importTypes(hostBytes);
   const { entities, object } = originalImports(importTypes(originalBytes), hostTypes, replay, hostValues, host);
-  const original = new WebAssembly.Instance(originalModule, object);
-  const imports = hostImports(hostTypes, original, entities, hostValues);
-  host.exports = new WebAssembly.Instance(hostModule, imports).exports;
-  host.exports.r3_init();
+  if (replay.host_first) {
+    // O's start function calls its imports: H first (it needs only O's functions, called
+    // through late-bound forwarders), set up as the recorded host did, then O.
+    const cell = {};
+    host.exports = new WebAssembly.Instance(hostModule, hostImports(hostTypes, lateLookup(cell), entities, hostValues)).exports;
+    host.exports.r3_init();
+    cell.original = new WebAssembly.Instance(originalModule, object);
+  } else {
+    const original = new WebAssembly.Instance(originalModule, object);
+    const imports = hostImports(hostTypes, originalLookup(original), entities, hostValues);
+    host.exports = new WebAssembly.Instance(hostModule, imports).exports;
+    host.exports.r3_init();
+  }
   return runSegments(host.exports, replay.segments ?? [], false);
 }
 

@@ -85,6 +85,8 @@ pub struct Replay {
     pub lists: Vec<Vec<Action>>,
     /// Places where the replay must diverge from the recording, with the event index.
     pub warnings: Vec<String>,
+    /// Whether the module called imports outside any export call (from its start function).
+    pub imports_at_instantiation: bool,
 }
 
 impl Replay {
@@ -250,6 +252,9 @@ impl Reducer {
     }
 
     fn new_import_call(&mut self, func: u32) -> ImportRef {
+        if !self.frames.iter().any(|frame| matches!(frame, Frame::Export { .. })) {
+            self.replay.imports_at_instantiation = true;
+        }
         let actions = self.replay.lists.len();
         self.replay.lists.push(Vec::new());
         let calls = self.replay.imports.entry(func).or_default();

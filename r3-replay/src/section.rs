@@ -27,6 +27,10 @@ pub struct ReplaySection {
     /// Entries the host put into tables the original imports before it was instantiated.
     #[serde(default)]
     pub table_entries: Vec<InitialEntry>,
+    /// Link H before O: O's start function calls imports, and H needs nothing of O but
+    /// functions (which linkers forward lazily).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub host_first: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,7 +45,7 @@ pub struct InitialBytes {
 impl InitialBytes {
     pub fn decode(&self) -> Result<Vec<u8>, String> {
         let digits = self.bytes.as_bytes();
-        if digits.len() % 2 != 0 {
+        if !digits.len().is_multiple_of(2) {
             return Err(format!("odd number of hex digits in the bytes for address {}", self.addr));
         }
         digits

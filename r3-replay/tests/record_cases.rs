@@ -31,7 +31,6 @@ fn cases() -> Vec<String> {
 }
 
 const NESTED_TRAP: &str = "the host survived a trap of a nested export call";
-const START_IMPORT: &str = "two-module form: the start function calls an import before the host exists";
 const IDENTITY: &str = "wasmtime: a function H imports and references has a new identity";
 const UNREACHABLE: &str = "plain linking cannot reach a function O neither exports nor tables";
 const WRAPPED: &str = "JS recorder: O's export as H hands it back is the recorder's wrapper";
@@ -44,10 +43,6 @@ const KNOWN_LIMITS: &[(&str, Step, &str)] = &[
     ("import_catches_export_trap", Step::RunWasmtime, NESTED_TRAP),
     ("import_catches_export_trap", Step::RunNode, NESTED_TRAP),
     ("import_catches_export_trap", Step::RunMerged, NESTED_TRAP),
-    ("start_calls_import", Step::Check, START_IMPORT),
-    ("start_calls_import", Step::CheckNode, START_IMPORT),
-    ("start_calls_import", Step::RunWasmtime, START_IMPORT),
-    ("start_calls_import", Step::RunNode, START_IMPORT),
     ("funcref_result_called_by_host", Step::Check, IDENTITY),
     ("funcref_result_called_by_host", Step::CheckNode, UNREACHABLE),
     ("funcref_result_called_by_host", Step::RunWasmtime, UNREACHABLE),

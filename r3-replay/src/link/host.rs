@@ -243,6 +243,88 @@ pub fn host_imports<T: 'static, O: Original>(
     Ok(externs_of_h)
 }
 
+/// O's functions that H imports, bound once O exists (H linked first).
+#[derive(Default)]
+pub struct LateOriginal {
+    targets: Arc<OnceLock<HashMap<(String, String), Func>>>,
+}
+
+impl LateOriginal {
+    fn forwarder<T: 'static>(
+        &self,
+        store: impl AsContextMut<Data = T>,
+        key: (String, String),
+        ty: FuncType,
+    ) -> Func {
+        let targets = self.targets.clone();
+        Func::new(store, ty, move |caller, params, results| {
+            match targets.get().and_then(|targets| targets.get(&key)) {
+                Some(target) => target.call(caller, params, results),
+                None => Err(wasmtime::format_err!(
+                    "the host module called {}.{} before the original was instantiated",
+                    key.0,
+                    key.1
+                )),
+            }
+        })
+    }
+
+    /// From now on, H's calls reach O.
+    pub fn bind<T: 'static, O: Original>(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        host: &Module,
+        original: &O,
+    ) -> Result<(), LinkError> {
+        let mut targets = HashMap::new();
+        for import in host.imports() {
+            let (module, name) = (import.module(), import.name());
+            let target = match module {
+                "original" => {
+                    original.export(&mut store, name).and_then(Extern::into_func).ok_or_else(|| {
+                        LinkError::Interface(format!(
+                            "imports original.{name}, which is no function export of the original"
+                        ))
+                    })?
+                }
+                "r3_call" => original.call_target(&mut store, function_index(module, name)?)?,
+                _ => continue,
+            };
+            targets.insert((module.to_string(), name.to_string()), target);
+        }
+        self.targets.set(targets).map_err(|_| LinkError::Interface("was linked twice".into()))
+    }
+}
+
+/// The externs for H's imports when H is instantiated before O: O's functions are
+/// forwarders bound later by [`LateOriginal::bind`].
+pub fn host_imports_before_original<T: 'static>(
+    mut store: impl AsContextMut<Data = T>,
+    host: &Module,
+    imports: &[ImportDesc],
+    entities: &[Extern],
+    externs: &Externs,
+    late: &LateOriginal,
+) -> Result<Vec<Extern>, LinkError> {
+    let mut resolved = Vec::new();
+    for import in host.imports() {
+        let (module, name) = (import.module(), import.name());
+        let extern_ = match (module, import.ty()) {
+            ("original" | "r3_call", ExternType::Func(ty)) => {
+                Extern::Func(late.forwarder(&mut store, (module.to_string(), name.to_string()), ty))
+            }
+            ("r3_host", _) => r3_host(&mut store, name, imports, entities, externs)?,
+            _ => {
+                return Err(LinkError::Interface(format!(
+                    "imports {module}.{name}, which cannot be linked before the original exists"
+                )));
+            }
+        };
+        resolved.push(extern_);
+    }
+    Ok(resolved)
+}
+
 fn function_index(module: &str, name: &str) -> Result<u32, LinkError> {
     name.parse()
         .map_err(|_| LinkError::Interface(format!("imports {module}.{name}: not a decimal function index")))

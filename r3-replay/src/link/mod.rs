@@ -78,6 +78,8 @@ pub fn engine() -> Engine {
 /// H and O instantiated and linked.
 pub struct Linked {
     host: Instance,
+    /// `r3_init` already ran (before O, when H was linked first).
+    initialized: bool,
 }
 
 /// Links H (compiled `host`) with O as `original` provides it, in the order of
@@ -93,12 +95,40 @@ pub fn link<T: 'static, O: Original>(
     let externs = Externs::default();
     let forwarders = Forwarders::new();
     let entities = host::original_imports(&mut store, host, section, &imports, &externs, &forwarders)?;
+    if section.host_first {
+        return link_host_first(store, host, original, &imports, &entities, &externs, &forwarders);
+    }
     original.instantiate(&mut store, &entities)?;
     let host_imports = host::host_imports(&mut store, host, original, &imports, &entities, &externs)?;
     let instance = Instance::new(&mut store, host, &host_imports)
         .map_err(|error| LinkError::Instantiate { what: "the host module".into(), error })?;
     forwarders.connect(&mut store, instance, &imports)?;
-    Ok(Linked { host: instance })
+    Ok(Linked { host: instance, initialized: false })
+}
+
+/// H first, calling O's functions through forwarders bound once O exists, so O's start
+/// function can call its imports; `r3_init` runs before O, as the recorded host set up
+/// what O imports before instantiating it.
+fn link_host_first<T: 'static, O: Original>(
+    mut store: impl AsContextMut<Data = T>,
+    host: &Module,
+    original: &mut O,
+    imports: &[ImportDesc],
+    entities: &[wasmtime::Extern],
+    externs: &Externs,
+    forwarders: &Forwarders,
+) -> Result<Linked, LinkError> {
+    let late = host::LateOriginal::default();
+    let host_imports =
+        host::host_imports_before_original(&mut store, host, imports, entities, externs, &late)?;
+    let instance = Instance::new(&mut store, host, &host_imports)
+        .map_err(|error| LinkError::Instantiate { what: "the host module".into(), error })?;
+    forwarders.connect(&mut store, instance, imports)?;
+    let linked = Linked { host: instance, initialized: true };
+    linked.init(&mut store)?;
+    original.instantiate(&mut store, entities)?;
+    late.bind(&mut store, host, original)?;
+    Ok(linked)
 }
 
 /// Every function import `i` of O needs H's export `import/<i>` of the same type; checked
@@ -138,10 +168,16 @@ impl Linked {
         mut store: impl AsContextMut,
         section: &ReplaySection,
     ) -> Result<Vec<SegmentReport>, LinkError> {
+        if !self.initialized {
+            self.init(&mut store)?;
+        }
+        Ok(run_segments(&mut store, self.host, &section.segments, false))
+    }
+
+    fn init(&self, mut store: impl AsContextMut) -> Result<(), LinkError> {
         let init = self.host.get_typed_func::<(), ()>(&mut store, "r3_init").map_err(|error| {
             LinkError::Interface(format!("exports no r3_init of type [] -> []: {error:#}"))
         })?;
-        init.call(&mut store, ()).map_err(|error| LinkError::Init { error })?;
-        Ok(run_segments(&mut store, self.host, &section.segments, false))
+        init.call(&mut store, ()).map_err(|error| LinkError::Init { error })
     }
 }

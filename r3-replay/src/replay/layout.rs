@@ -64,6 +64,16 @@ impl Layout {
         Ok(layout)
     }
 
+    /// Whether the host imports nothing of the original but functions to call, which linkers
+    /// can forward to before the original exists.
+    pub fn functions_only_from_original(&self) -> bool {
+        self.refs.is_empty()
+            && !self
+                .imports
+                .iter()
+                .any(|import| import.module == "original" && matches!(import.ty, HostImportType::Entity(_)))
+    }
+
     /// The host function implementing the original's `n`-th imported function.
     pub fn implementation(&self, n: u32) -> u32 {
         self.num_imported_functions + n

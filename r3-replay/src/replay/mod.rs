@@ -64,9 +64,18 @@ pub fn generate(trace: &Trace, original: &[u8], original_name: &str) -> Result<H
             .collect(),
         memory_writes: layout.memory_writes.clone(),
         table_entries: layout.table_entries.clone(),
+        host_first: replay.imports_at_instantiation && layout.functions_only_from_original(),
     };
+    let mut warnings = replay.warnings.clone();
+    if replay.imports_at_instantiation && !section.host_first {
+        warnings.push(
+            "the start function calls imports, and the host module needs more of the original than functions: \
+             only the merged replay.wasm can replay that"
+                .into(),
+        );
+    }
     let (bytes, data_bytes) = host::emit(&replay, &module, &layout, &section)?;
-    Ok(HostModule { bytes, section, warnings: replay.warnings, data_bytes })
+    Ok(HostModule { bytes, section, warnings, data_bytes })
 }
 
 fn expect(outcome: &Outcome) -> Expect {

@@ -116,6 +116,7 @@ pub fn section(original: &[u8], globals: Vec<InitialGlobal>, expect: &[Expect]) 
             .collect(),
         memory_writes: Vec::new(),
         table_entries: Vec::new(),
+        host_first: false,
     }
 }
 
