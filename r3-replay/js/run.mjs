@@ -268,12 +268,18 @@ function lateLookup(cell) {
     (...args) => originalLookup(cell.original)(module, name)(...args);
 }
 
-function hostImports(hostTypes, lookup, entities, hostValues) {
+function hostImports(hostTypes, lookup, entities, hostValues, replay) {
   const object = {};
   for (const { module, name } of hostTypes) {
     let value;
     if (module === "original" || module === "r3_call" || module === "r3_ref") {
       value = lookup(module, name);
+    } else if (module === "r3_host" && name === "functions") {
+      // O's functions the replay hands over as references, each at its function index.
+      const indices = replay.functions ?? [];
+      const size = indices.reduce((max, index) => Math.max(max, Number(index) + 1), 0);
+      value = new WebAssembly.Table({ element: "anyfunc", initial: size }, null);
+      for (const index of indices) value.set(index, lookup("r3_ref", String(index)));
     } else if (module === "r3_host" && name === "throw") {
       value = () => {
         throw new HostException();
@@ -361,12 +367,12 @@ function runFolder(dir) {
     // O's start function calls its imports: H first (it needs only O's functions, called
     // through late-bound forwarders), set up as the recorded host did, then O.
     const cell = {};
-    host.exports = new WebAssembly.Instance(hostModule, hostImports(hostTypes, lateLookup(cell), entities, hostValues)).exports;
+    host.exports = new WebAssembly.Instance(hostModule, hostImports(hostTypes, lateLookup(cell), entities, hostValues, replay)).exports;
     host.exports.r3_init();
     cell.original = new WebAssembly.Instance(originalModule, object);
   } else {
     const original = new WebAssembly.Instance(originalModule, object);
-    const imports = hostImports(hostTypes, originalLookup(original), entities, hostValues);
+    const imports = hostImports(hostTypes, originalLookup(original), entities, hostValues, replay);
     host.exports = new WebAssembly.Instance(hostModule, imports).exports;
     host.exports.r3_init();
   }

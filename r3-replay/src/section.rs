@@ -31,6 +31,10 @@ pub struct ReplaySection {
     /// functions (which linkers forward lazily).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub host_first: bool,
+    /// The original's functions the host imports as the table `r3_host.functions`: linkers
+    /// create it and put function `n` at index `n`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub functions: Vec<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

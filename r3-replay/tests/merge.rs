@@ -405,25 +405,31 @@ fn global_values_must_be_given_and_fit() {
     };
     let cases = [
         (
-            r#"{"version": 1, "globals": [{"import": 1, "value": {"extern_ref": null}}]}"#,
+            r#"{"version": 1, "original": {"name": "o.wasm", "sha256": ""}, "globals": [{"import": 1, "value": {"extern_ref": null}}]}"#,
             "no initial value for the original's global import 0",
         ),
         (
-            r#"{"version": 1, "globals": [{"import": 0, "value": {"i64": 1}}, {"import": 1, "value": {"extern_ref": null}}]}"#,
+            r#"{"version": 1, "original": {"name": "o.wasm", "sha256": ""}, "globals": [{"import": 0, "value": {"i64": 1}}, {"import": 1, "value": {"extern_ref": null}}]}"#,
             "global import 0: value I64(1) does not have the global's type I32",
         ),
         (
-            r#"{"version": 1, "globals": [{"import": 0, "value": {"i32": 1}}, {"import": 1, "value": {"extern_ref": 4}}]}"#,
+            r#"{"version": 1, "original": {"name": "o.wasm", "sha256": ""}, "globals": [{"import": 0, "value": {"i32": 1}}, {"import": 1, "value": {"extern_ref": 4}}]}"#,
             "global import 1: host reference 4: only a null externref can be a constant",
         ),
-        (r#"{"version": 2}"#, "version 2 is not 1"),
-        ("{", "EOF while parsing an object at line 1 column 1"),
+        (
+            r#"{"version": 2, "original": {"name": "o.wasm", "sha256": ""}}"#,
+            "the r3-replay custom section has version 2; this build reads version 1",
+        ),
+        (
+            "{",
+            "the r3-replay custom section is not valid JSON of the expected shape: EOF while parsing an object at line 1 column 1",
+        ),
     ];
     for (section, message) in cases {
         let error = merge_error(&host(section), original);
         assert_eq!(error.to_string(), format!("host module's r3-replay custom section: {message}"));
     }
-    let good = r#"{"version": 1, "globals": [{"import": 0, "value": {"i32": 1}}, {"import": 1, "value": {"extern_ref": null}}]}"#;
+    let good = r#"{"version": 1, "original": {"name": "o.wasm", "sha256": ""}, "globals": [{"import": 0, "value": {"i32": 1}}, {"import": 1, "value": {"extern_ref": null}}]}"#;
     assert_runs(&merged(&host(good), original), &["_start"]);
 }
 

@@ -851,6 +851,11 @@ var R3 = (function () {
       }
     }
 
+    /** What a funcref is recorded as: the function's index, or null. */
+    recordedIndex(f) {
+      return f === null || f === undefined ? null : this.indexOf(unwrap(f)) ?? null;
+    }
+
     funcref(f) {
       const e = this.enc;
       if (f === null) {
@@ -933,7 +938,10 @@ var R3 = (function () {
       for (const { entry, index, before } of sets) {
         if (index >= tableLength.call(entry.obj)) continue;
         const value = tableGet.call(entry.obj, index);
-        if (value !== before) this.tableSet(entry, index, value);
+        // A function of another module replacing null (or another such function) is recorded
+        // as null again: nothing a replay could tell apart, so no event.
+        const unchanged = entry.type === T_FUNCREF && this.recordedIndex(value) === this.recordedIndex(before);
+        if (value !== before && !unchanged) this.tableSet(entry, index, value);
       }
     }
 

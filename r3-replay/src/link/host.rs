@@ -220,16 +220,25 @@ fn val(mut store: impl AsContextMut, value: Value, externs: &Externs) -> Result<
 pub fn host_imports<T: 'static, O: Original>(
     mut store: impl AsContextMut<Data = T>,
     host: &Module,
+    section: &ReplaySection,
     original: &O,
     imports: &[ImportDesc],
     entities: &[Extern],
     externs: &Externs,
 ) -> Result<Vec<Extern>, LinkError> {
-    let wanted: Vec<(String, String)> =
-        host.imports().map(|import| (import.module().to_string(), import.name().to_string())).collect();
+    let wanted: Vec<(String, String, ExternType)> = host
+        .imports()
+        .map(|import| (import.module().to_string(), import.name().to_string(), import.ty()))
+        .collect();
     let mut externs_of_h = Vec::with_capacity(wanted.len());
-    for (module, name) in wanted {
+    for (module, name, ty) in wanted {
         let resolved = match module.as_str() {
+            "r3_host" if name == "functions" => {
+                let ExternType::Table(ty) = ty else {
+                    return Err(LinkError::Interface("imports r3_host.functions, which is a table".into()));
+                };
+                Extern::Table(functions_table(&mut store, ty, section, original)?)
+            }
             "original" => original.export(&mut store, &name).ok_or_else(|| {
                 LinkError::Interface(format!("imports original.{name}, which the original does not export"))
             })?,
@@ -241,6 +250,25 @@ pub fn host_imports<T: 'static, O: Original>(
         externs_of_h.push(resolved);
     }
     Ok(externs_of_h)
+}
+
+/// `r3_host.functions`: O's functions the replay hands over as references, each at its
+/// function index, as O itself has them (so a recorder knows them again).
+fn functions_table<T: 'static, O: Original>(
+    mut store: impl AsContextMut<Data = T>,
+    ty: wasmtime::TableType,
+    section: &ReplaySection,
+    original: &O,
+) -> Result<Table, LinkError> {
+    let table = Table::new(&mut store, ty, Ref::Func(None))
+        .map_err(|error| LinkError::Instantiate { what: "r3_host.functions".into(), error })?;
+    for &index in &section.functions {
+        let func = original.ref_target(&mut store, index)?;
+        table
+            .set(&mut store, u64::from(index), Ref::Func(Some(func)))
+            .map_err(|error| LinkError::Interface(format!("r3_host.functions[{index}]: {error:#}")))?;
+    }
+    Ok(table)
 }
 
 /// O's functions that H imports, bound once O exists (H linked first).

@@ -99,7 +99,8 @@ pub fn link<T: 'static, O: Original>(
         return link_host_first(store, host, original, &imports, &entities, &externs, &forwarders);
     }
     original.instantiate(&mut store, &entities)?;
-    let host_imports = host::host_imports(&mut store, host, original, &imports, &entities, &externs)?;
+    let host_imports =
+        host::host_imports(&mut store, host, section, original, &imports, &entities, &externs)?;
     let instance = Instance::new(&mut store, host, &host_imports)
         .map_err(|error| LinkError::Instantiate { what: "the host module".into(), error })?;
     forwarders.connect(&mut store, instance, &imports)?;

@@ -5,6 +5,7 @@
 
 mod error;
 mod exports;
+mod functions_table;
 mod layout;
 mod resolve;
 mod section;
@@ -47,6 +48,7 @@ fn assemble(mut host: Module, original: Module) -> Result<Module, MergeError> {
     if host.start.is_some() {
         return Err(MergeError::Host("has a start function; the interface has r3_init instead".into()));
     }
+    functions_table::define(&mut host, &original)?;
     let resolution = resolve::resolve(&host, &original)?;
     let exports = HostExports::read(&host, &original)?;
     let imported_globals = section::imported_globals(&host, &original)?;

@@ -17,9 +17,9 @@ use r3_hooks::trace::Value;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use wasm_encoder::{
-    CodeSection, ConstExpr, CustomSection, DataCountSection, DataSection, ElementSection, Elements,
-    ExportKind, ExportSection, Function, FunctionSection, GlobalSection, GlobalType, HeapType, Ieee32,
-    Ieee64, ImportSection, InstructionSink, MemArg, Module, TypeSection, ValType,
+    CodeSection, ConstExpr, CustomSection, DataCountSection, DataSection, ExportKind, ExportSection,
+    Function, FunctionSection, GlobalSection, GlobalType, HeapType, Ieee32, Ieee64, ImportSection,
+    InstructionSink, MemArg, Module, TypeSection, ValType,
 };
 
 /// Writes longer than this go through the data segment.
@@ -332,7 +332,12 @@ impl<'a> Emitter<'a> {
             Value::F64(bits) => sink.f64_const(Ieee64::new(bits)),
             Value::V128(bytes) => sink.v128_const(i128::from_le_bytes(bytes)),
             Value::FuncRef(None) => sink.ref_null(HeapType::FUNC),
-            Value::FuncRef(Some(func)) => sink.ref_func(self.layout.refs[&func]),
+            Value::FuncRef(Some(func)) => {
+                // From a table the linker fills, not `ref.func` of an imported function:
+                // engines may give an imported function a new identity (wasmtime does).
+                let table = self.layout.functions_table.expect("scanned: references need r3_host.functions");
+                sink.i32_const(func as i32).table_get(table)
+            }
             Value::ExternRef(None) => sink.ref_null(HeapType::EXTERN),
             Value::ExternRef(Some(id)) => sink
                 .i64_const(id as i64)
@@ -423,12 +428,6 @@ impl<'a> Emitter<'a> {
         }
         let mut module = Module::new();
         module.section(&types).section(&imports).section(&functions).section(&globals).section(&exports);
-        if !self.layout.refs.is_empty() {
-            let referenced: Vec<u32> = self.layout.refs.values().copied().collect();
-            let mut elements = ElementSection::new();
-            elements.declared(Elements::Functions(Cow::Owned(referenced)));
-            module.section(&elements);
-        }
         let data_segments = u32::from(!self.blob.is_empty());
         if data_segments > 0 {
             module.section(&DataCountSection { count: data_segments });

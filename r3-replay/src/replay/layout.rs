@@ -37,8 +37,10 @@ pub struct Layout {
     pub calls_by_name: BTreeMap<String, u32>,
     /// Original function index → host function index, for calls without a name (`r3_call`).
     pub calls_by_index: BTreeMap<u32, u32>,
-    /// Original function index → host function index, for references (`r3_ref`).
-    pub refs: BTreeMap<u32, u32>,
+    /// Original functions the replay hands over as references, read from the imported table
+    /// `r3_host.functions` (at the original's function index), whose host table index this is.
+    pub refs: BTreeSet<u32>,
+    pub functions_table: Option<u32>,
     pub throw: Option<u32>,
     pub extern_ref: Option<u32>,
     /// Original memory/table/global index → host index.
@@ -108,10 +110,7 @@ impl Layout {
             let index = self.add_function("r3_call", func.to_string(), HostImportType::Like(func));
             self.calls_by_index.insert(func, index);
         }
-        for &func in uses.refs.keys() {
-            let index = self.add_function("r3_ref", func.to_string(), HostImportType::Like(func));
-            self.refs.insert(func, index);
-        }
+        self.refs = uses.refs.keys().copied().collect();
         if uses.throw {
             self.throw = Some(self.add_function("r3_host", "throw".into(), HostImportType::Throw));
         }
@@ -168,6 +167,23 @@ impl Layout {
                 };
                 self.add_entity(slot, index, name.to_string(), "original", ty);
             }
+        }
+        if let Some(&last) = self.refs.last() {
+            // After the original's tables, so their host indices stay as mapped above.
+            self.functions_table = Some(self.tables.len() as u32);
+            let ty = wasm_encoder::TableType {
+                element_type: wasm_encoder::RefType::FUNCREF,
+                table64: false,
+                minimum: u64::from(last) + 1,
+                maximum: None,
+                shared: false,
+            };
+            let import = HostImport {
+                module: "r3_host",
+                name: "functions".into(),
+                ty: HostImportType::Entity(EntityType::Table(ty)),
+            };
+            self.imports.push(import);
         }
         self.global_inits = initial.globals(original);
         Ok(())

@@ -65,6 +65,7 @@ pub fn generate(trace: &Trace, original: &[u8], original_name: &str) -> Result<H
         memory_writes: layout.memory_writes.clone(),
         table_entries: layout.table_entries.clone(),
         host_first: replay.imports_at_instantiation && layout.functions_only_from_original(),
+        functions: layout.refs.iter().copied().collect(),
     };
     let mut warnings = replay.warnings.clone();
     if replay.imports_at_instantiation && !section.host_first {

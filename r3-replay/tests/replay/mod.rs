@@ -117,6 +117,7 @@ pub fn section(original: &[u8], globals: Vec<InitialGlobal>, expect: &[Expect]) 
         memory_writes: Vec::new(),
         table_entries: Vec::new(),
         host_first: false,
+        functions: Vec::new(),
     }
 }
 

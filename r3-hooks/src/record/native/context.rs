@@ -273,6 +273,15 @@ impl Context {
         self.indices.as_ref()?.get(&key).copied()
     }
 
+    /// The index recorded for a function remembered by its key (see [`func_key`]); `None` for
+    /// null and for functions of other modules.
+    fn recorded_index(&self, key: usize) -> Option<u32> {
+        if key == 0 {
+            return None;
+        }
+        self.wrapper_indices.get(&key).or_else(|| self.indices.as_ref()?.get(&key)).copied()
+    }
+
     pub fn wrapper(&self, index: u32) -> Option<Func> {
         self.wrappers.get(&index).copied()
     }
@@ -356,7 +365,12 @@ impl Context {
                     continue;
                 }
                 let value = self.ref_value(&mut store, &current);
-                self.emit(&Event::TableSet { table: table.index, index: i as u64, value });
+                // A function of another module replacing null (or another such function) is
+                // recorded as null again: nothing a replay could tell apart, so no event.
+                let unchanged = matches!((&*entry, value), (Snap::Func(key), Value::FuncRef(index)) if self.recorded_index(*key) == index);
+                if !unchanged {
+                    self.emit(&Event::TableSet { table: table.index, index: i as u64, value });
+                }
                 *entry = Snap::of_ref(&mut store, &current);
             }
         }
