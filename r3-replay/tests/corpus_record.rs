@@ -1,11 +1,31 @@
 //! Every corpus driver recorded with `r3 record -- node DRIVER`: the program prints the same
 //! digest as without recording, every module instance leaves a readable trace, and each trace
-//! survives text -> binary unchanged.
+//! survives text -> binary unchanged. Then every trace is replayed and must check faithful on
+//! wasmtime and in node, and its merged replay.wasm must run as recorded, except for the
+//! known limits listed with their reason.
 
 use r3_hooks::Trace;
 use r3_hooks::trace::Encoding;
-use std::path::Path;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+
+const DYNAMIC_LINKING: &str =
+    "dynamic linking: functions of other instances in a shared table, calls through it unseen";
+const HOST_VALUES: &str = "host values (externref) need GC in a merged module; not merged yet";
+const WASM_TABLE_WRITES: &str =
+    "the JS recorder sees table writes through the JS API only, not the host module's table.set";
+const GO_EXIT: &str = "under the JS recorder the replay of runtime.getRandomData traps (not yet understood)";
+
+/// (driver, step, why the step fails for some of its traces).
+const KNOWN_LIMITS: &[(&str, &str, &str)] = &[
+    ("treesitter-parse", "check", DYNAMIC_LINKING),
+    ("treesitter-parse", "check-node", DYNAMIC_LINKING),
+    ("treesitter-parse", "merged", DYNAMIC_LINKING),
+    ("rollup-bundle", "merged", HOST_VALUES),
+    ("rollup-bundle", "check-node", WASM_TABLE_WRITES),
+    ("esbuild-transform", "check-node", GO_EXIT),
+];
 
 fn check_traces(dir: &Path) -> Result<usize, String> {
     let mut count = 0;
@@ -29,6 +49,74 @@ fn check_traces(dir: &Path) -> Result<usize, String> {
     Ok(count)
 }
 
+fn traces(dir: &Path) -> Vec<PathBuf> {
+    let mut traces: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "r3"))
+        .collect();
+    traces.sort();
+    traces
+}
+
+fn r3(args: &[&OsStr]) -> Result<(), String> {
+    let output =
+        Command::new(env!("CARGO_BIN_EXE_r3")).args(args).output().map_err(|error| error.to_string())?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let tail: Vec<&str> = stderr.lines().rev().take(8).collect();
+    Err(tail.into_iter().rev().collect::<Vec<_>>().join("\n"))
+}
+
+/// Replays every trace in `dir`; returns the failed steps (step, trace, error).
+fn replay_all(dir: &Path) -> Vec<(&'static str, String, String)> {
+    let node = tests::recording_node();
+    let mut failed = Vec::new();
+    for trace in traces(dir) {
+        let stem = trace.file_stem().unwrap().to_string_lossy().into_owned();
+        let replay = dir.join(format!("replay-{stem}"));
+        let merged = replay.join("replay.wasm");
+        let node_engine =
+            [OsStr::new("--engine"), OsStr::new("node"), OsStr::new("--node"), node.as_os_str()];
+        if let Err(error) =
+            r3(&[OsStr::new("replay"), trace.as_os_str(), OsStr::new("-o"), replay.as_os_str()])
+        {
+            failed.push(("replay", stem, error));
+            continue;
+        }
+        let check = [OsStr::new("check"), trace.as_os_str(), replay.as_os_str()];
+        let check_node = [&check[..1], &node_engine[..], &check[1..]].concat();
+        let run_merged = [&[OsStr::new("run")][..], &node_engine[..2], &[merged.as_os_str()][..]].concat();
+        for (step, args) in [("check", check.to_vec()), ("check-node", check_node), ("merged", run_merged)] {
+            let result =
+                if step == "merged" && !merged.exists() { Err("no replay.wasm".into()) } else { r3(&args) };
+            if let Err(error) = result {
+                failed.push((step, stem.clone(), error));
+            }
+        }
+    }
+    failed
+}
+
+/// Failed steps not excused by [`KNOWN_LIMITS`], and listed limits that no longer fail.
+fn replay_problems(slug: &str, failed: &[(&'static str, String, String)]) -> Result<(), String> {
+    let known = |step: &str| KNOWN_LIMITS.iter().any(|&(driver, known, _)| driver == slug && known == step);
+    let mut problems: Vec<String> = failed
+        .iter()
+        .filter(|(step, _, _)| !known(step))
+        .map(|(step, trace, error)| format!("{trace}: {step} failed: {error}"))
+        .collect();
+    for &(_, step, why) in KNOWN_LIMITS.iter().filter(|(driver, _, _)| *driver == slug) {
+        if !failed.iter().any(|(failed_step, _, _)| *failed_step == step) {
+            problems.push(format!("{step} passes now; remove it from KNOWN_LIMITS ({why})"));
+        }
+    }
+    if problems.is_empty() { Ok(()) } else { Err(problems.join("\n")) }
+}
+
 fn record(driver: &Path, out: &Path) -> Result<(), String> {
     let node = tests::recording_node();
     let plain = || {
@@ -43,14 +131,15 @@ fn record(driver: &Path, out: &Path) -> Result<(), String> {
         command
     };
     tests::same_digest(plain, recorded)?;
-    match check_traces(out)? {
-        0 => Err("no trace written".into()),
-        _ => Ok(()),
+    if check_traces(out)? == 0 {
+        return Err("no trace written".into());
     }
+    let slug = driver.file_stem().unwrap().to_string_lossy().into_owned();
+    replay_problems(&slug, &replay_all(out))
 }
 
 #[test]
-fn every_corpus_driver_records_with_its_digest_unchanged() {
+fn every_corpus_driver_records_with_its_digest_unchanged_and_replays_faithfully() {
     let work = std::env::temp_dir().join(format!("r3-corpus-{}", std::process::id()));
     let failures = tests::failures_over_corpus(|driver, slug| record(driver, &work.join(slug)));
     let _ = std::fs::remove_dir_all(&work);

@@ -257,6 +257,8 @@ class Instrumenter {
   // `sha`: sha256 of `bytes`, hex.
   instrument(bytes, sha) {
     if (customSection(bytes, "wasabi") !== undefined) return bytes; // instrumented already
+    // A replay's host module stands in for the recorded host: recording it records no program.
+    if (this.hooks === "r3" && customSection(bytes, "r3-replay") !== undefined) return bytes;
     if (!this.bin) {
       throw new Error("wasabi: WASABI_BIN is not set, cannot instrument WebAssembly modules");
     }

@@ -1186,7 +1186,10 @@ var R3 = (function () {
     // index -1: resolved on the first call (the index map is built lazily).
     const s = { ctx, fn, index: -1, params: "", results: "", name: undefined, handsOutRefs: false };
     wrapper = (...args) => callEntry(s, args);
-    Object.defineProperty(wrapper, "name", { value: fn.name });
+    // The JS API names an exported function by its index; the host sees the original's index
+    // (the instrumented module's functions are shifted by the imports it adds).
+    const index = ctx.indexOf(fn);
+    Object.defineProperty(wrapper, "name", { value: index === undefined ? fn.name : String(index) });
     Object.defineProperty(wrapper, "length", { value: fn.length });
     wrapperOf.set(fn, wrapper);
     nativeOf.set(wrapper, fn);
