@@ -16,6 +16,21 @@ fn wasm_v1_and_v2_pass_with_all_hooks() {
     }
 }
 
+/// Every module instance of every script recorded, replayed and checked. The replays that
+/// diverge are exactly the known limits (docs/replay.md, "The spec suite"), no others.
+#[test]
+fn wasm_v1_and_v2_record_replay_and_check() {
+    let suites = vec![Suite::parse("wasm-v1").unwrap(), Suite::parse("wasm-v2").unwrap()];
+    let report = run(&Options { mode: Mode::R3, suites, filter: None });
+    for suite in &report.suites {
+        assert_eq!(suite.modules_failed + suite.assertions_failed, 0, "{}", suite.summary_line());
+        assert!(suite.r3_replays_checked > 700, "{}", suite.summary_line());
+        let unexplained = suite.r3_replay_failures - suite.r3_known_limits.len();
+        assert_eq!(unexplained, 0, "{}:\n{}", suite.suite, suite.failures.join("\n"));
+        assert!(suite.r3_known_limits.len() <= 7, "more known limits than before: {:?}", suite.r3_known_limits);
+    }
+}
+
 fn check_full_suites(mode: Mode) -> spec_tests::Report {
     let suites = vec![Suite::parse("wasm-v1").unwrap(), Suite::parse("wasm-v2").unwrap()];
     let report = run(&Options { mode, suites, filter: None });
