@@ -27,7 +27,11 @@ fn wasm_v1_and_v2_record_replay_and_check() {
         assert!(suite.r3_replays_checked > 700, "{}", suite.summary_line());
         let unexplained = suite.r3_replay_failures - suite.r3_known_limits.len();
         assert_eq!(unexplained, 0, "{}:\n{}", suite.suite, suite.failures.join("\n"));
-        assert!(suite.r3_known_limits.len() <= 7, "more known limits than before: {:?}", suite.r3_known_limits);
+        assert!(
+            suite.r3_known_limits.len() <= 7,
+            "more known limits than before: {:?}",
+            suite.r3_known_limits
+        );
     }
 }
 
