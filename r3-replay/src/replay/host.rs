@@ -164,6 +164,12 @@ impl<'a> Emitter<'a> {
         let signature =
             self.original.signature(n).cloned().unwrap_or(Signature { params: vec![], results: vec![] });
         let calls = self.replay.imports.get(&n).map(Vec::as_slice).unwrap_or_default();
+        if calls.is_empty() {
+            // Never called when recorded: a call in the replay is a divergence.
+            let mut body = Function::new([]);
+            body.instructions().unreachable().end();
+            return Ok(body);
+        }
         let counter = self.layout.num_imported_globals + self.counters.len() as u32;
         self.counters.push(counter);
         let call_number = signature.params.len() as u32;
