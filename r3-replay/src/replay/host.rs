@@ -71,7 +71,7 @@ pub fn emit(
         );
     }
     let mut next = layout.implementation(imported);
-    let unit = emitter.type_index(Signature { params: vec![], results: vec![] });
+    let unit = emitter.type_index(Signature::default());
     let mut define = |name: &str, body: Function, exports: &mut ExportSection| {
         functions.function(unit);
         code.function(&body);
@@ -128,8 +128,7 @@ impl<'a> Emitter<'a> {
     }
 
     fn type_of_function(&mut self, func: u32) -> u32 {
-        let signature =
-            self.original.signature(func).cloned().unwrap_or(Signature { params: vec![], results: vec![] });
+        let signature = self.original.signature(func).cloned().unwrap_or_default();
         self.type_index(signature)
     }
 
@@ -140,9 +139,9 @@ impl<'a> Emitter<'a> {
                 HostImportType::Like(func) => {
                     wasm_encoder::EntityType::Function(self.type_of_function(*func))
                 }
-                HostImportType::Throw => wasm_encoder::EntityType::Function(
-                    self.type_index(Signature { params: vec![], results: vec![] }),
-                ),
+                HostImportType::Throw => {
+                    wasm_encoder::EntityType::Function(self.type_index(Signature::default()))
+                }
                 HostImportType::Extern => {
                     wasm_encoder::EntityType::Function(self.type_index(Signature {
                         params: vec![ValType::I64],
@@ -161,8 +160,7 @@ impl<'a> Emitter<'a> {
 
     /// The implementation of the original's `n`-th imported function.
     fn implementation(&mut self, n: u32) -> Result<Function, ReplayError> {
-        let signature =
-            self.original.signature(n).cloned().unwrap_or(Signature { params: vec![], results: vec![] });
+        let signature = self.original.signature(n).cloned().unwrap_or_default();
         let calls = self.replay.imports.get(&n).map(Vec::as_slice).unwrap_or_default();
         if calls.is_empty() {
             // Never called when recorded: a call in the replay is a divergence.

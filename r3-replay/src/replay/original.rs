@@ -7,7 +7,7 @@ use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasm_encoder::{GlobalType, MemoryType, TableType, ValType};
 use wasmparser::{ExternalKind, Parser, Payload, TypeRef};
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Signature {
     pub params: Vec<ValType>,
     pub results: Vec<ValType>,
