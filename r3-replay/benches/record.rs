@@ -82,7 +82,7 @@ fn bench(driver: &Path, work: &Path, runs: usize) -> Result<Row, String> {
         plain_times.push(time);
         let (digest, time) = record(driver, &out, &cache)?;
         // Clock-dependent drivers (fonteditor) may change their digest between any two runs:
-        // those are flagged, not dropped (tests/corpus_record.rs checks digests with retries).
+        // those are flagged, not dropped (the corpus runner, tests/src/corpus/, checks digests with retries).
         if digest != expected && run(plain(driver))?.0 != digest {
             row_note = "digest varied";
         }

@@ -26,6 +26,8 @@ enum Command {
     Run(cli::run::RunArgs),
     /// Replay a folder with the original recorded and compare the new trace with TRACE.
     Check(cli::check::CheckArgs),
+    /// Package replays into a benchmark suite that runs on every engine present.
+    Bench(cli::bench::BenchArgs),
     /// Inspect and convert traces.
     #[command(subcommand)]
     Trace(cli::trace::TraceCommand),
@@ -38,6 +40,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => cli::replay::run(args).map(|()| ExitCode::SUCCESS),
         Command::Run(args) => cli::run::run(args),
         Command::Check(args) => cli::check::run(args),
+        Command::Bench(args) => cli::bench::run(args),
         Command::Trace(command) => cli::trace::run(command).map(|()| ExitCode::SUCCESS),
     };
     match result {

@@ -130,6 +130,14 @@ struct Reducer {
 
 /// Regroups a trace's events; fails on a trace whose calls do not nest.
 pub fn reduce(trace: &Trace) -> Result<Replay, ReduceError> {
+    reduce_with(trace, &|func| func)
+}
+
+/// [`reduce`], with the calls of every imported function counted as calls of
+/// `same_function(func)`: a module that imports one host function twice (same module, name and
+/// type) is given that one function for both imports by any host, so a replay must answer the
+/// calls of both from one sequence.
+pub fn reduce_with(trace: &Trace, same_function: &dyn Fn(u32) -> u32) -> Result<Replay, ReduceError> {
     let mut reducer = Reducer::new();
     let mut ended = false;
     for (index, event) in trace.events.iter().enumerate() {
@@ -138,7 +146,7 @@ pub fn reduce(trace: &Trace) -> Result<Replay, ReduceError> {
             return Err(reducer.error(event, "event after `end`"));
         }
         ended = matches!(event, Event::End { .. });
-        reducer.event(event)?;
+        reducer.event(event, same_function)?;
     }
     Ok(reducer.finish())
 }
@@ -157,7 +165,7 @@ impl Reducer {
         ReduceError { index: self.index, kind: event.kind(), message: message.into() }
     }
 
-    fn event(&mut self, event: &Event) -> Result<(), ReduceError> {
+    fn event(&mut self, event: &Event, same_function: &dyn Fn(u32) -> u32) -> Result<(), ReduceError> {
         match event {
             Event::ExportCall { func, name, args } => {
                 let call = ExportCall {
@@ -172,11 +180,11 @@ impl Reducer {
             Event::ExportReturn { results } => self.export_end(event, Outcome::Return(results.clone()))?,
             Event::ExportTrap { .. } => self.export_end(event, Outcome::Trap)?,
             Event::ExportThrow => self.export_end(event, Outcome::Throw)?,
-            Event::ImportCall { func, .. } => self.import_call(*func),
+            Event::ImportCall { func, .. } => self.import_call(same_function(*func)),
             Event::ImportReturn { func, results } => {
-                self.import_end(event, *func, Outcome::Return(results.clone()))?
+                self.import_end(event, same_function(*func), Outcome::Return(results.clone()))?
             }
-            Event::ImportThrow { func } => self.import_end(event, *func, Outcome::Throw)?,
+            Event::ImportThrow { func } => self.import_end(event, same_function(*func), Outcome::Throw)?,
             Event::MemoryWrite { memory, addr, bytes } => {
                 self.effect(Effect::MemoryWrite { memory: *memory, addr: *addr, bytes: bytes.clone() })
             }

@@ -1,5 +1,7 @@
 //! Shared helpers for the end-to-end tests.
 
+pub mod corpus;
+
 use std::path::{Path, PathBuf};
 
 /// The installed corpus: `$CORPUS_DIR`, else `target/corpus` of the workspace
@@ -68,22 +70,35 @@ pub fn recording_node() -> PathBuf {
     .clone()
 }
 
+/// The shared corpus definition (`../shared/corpus`: setup.sh, drivers/, manifest.tsv).
+pub fn corpus_definition() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus")
+}
+
 /// The corpus drivers (`../shared/corpus/drivers/*.mjs`), sorted.
 pub fn corpus_drivers() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/drivers");
-    let mut drivers: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|error| panic!("{}: {error}", dir.display()))
+    drivers_in(&corpus_definition().join("drivers")).unwrap_or_else(|error| panic!("{error}"))
+}
+
+/// The `*.mjs` drivers in `dir`, sorted.
+pub fn drivers_in(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let entries = std::fs::read_dir(dir).map_err(|error| format!("{}: {error}", dir.display()))?;
+    let mut drivers: Vec<PathBuf> = entries
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))
         .filter(|path| path.extension().is_some_and(|ext| ext == "mjs"))
         .collect();
     drivers.sort();
-    drivers
+    Ok(drivers)
 }
 
-/// Runs a corpus program (with `CORPUS_DIR` set) and returns the last line of its stdout, where
-/// the drivers print their digest; the exit status and stderr if it fails.
+/// Runs a corpus program (with `CORPUS_DIR` set to [`corpus_dir`] unless the command sets it)
+/// and returns the last line of its stdout, where the drivers print their digest; the exit
+/// status and stderr if it fails.
 pub fn driver_digest(command: &mut std::process::Command) -> Result<String, String> {
-    let output = command.env("CORPUS_DIR", corpus_dir()).output().map_err(|error| error.to_string())?;
+    if !command.get_envs().any(|(name, _)| name == "CORPUS_DIR") {
+        command.env("CORPUS_DIR", corpus_dir());
+    }
+    let output = command.output().map_err(|error| error.to_string())?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     match stdout.lines().last() {
         Some(line) if output.status.success() => Ok(line.to_string()),
@@ -95,20 +110,32 @@ pub fn driver_digest(command: &mut std::process::Command) -> Result<String, Stri
 /// `plain` prints. A driver whose output depends on the clock (fonteditor writes the time into a
 /// font and digests its compressed size) may change its digest between any two runs, so the
 /// observed digest must equal a plain one right before or after it, in one of three attempts.
+/// Returns the wall times of the plain and the observed run of the attempt that matched.
 pub fn same_digest(
     plain: impl Fn() -> std::process::Command,
     observed: impl Fn() -> std::process::Command,
-) -> Result<(), String> {
+) -> Result<RunTimes, String> {
+    let timed = |mut command: std::process::Command| {
+        let start = std::time::Instant::now();
+        driver_digest(&mut command).map(|digest| (digest, start.elapsed().as_secs_f64()))
+    };
     let mut attempts = Vec::new();
     for _ in 0..3 {
-        let before = driver_digest(&mut plain())?;
-        let seen = driver_digest(&mut observed())?;
+        let (before, plain_seconds) = timed(plain())?;
+        let (seen, observed_seconds) = timed(observed())?;
         if before == seen || driver_digest(&mut plain())? == seen {
-            return Ok(());
+            return Ok(RunTimes { plain_seconds, observed_seconds });
         }
         attempts.push(format!("{before} -> {seen}"));
     }
     Err(format!("digest changed: {}", attempts.join(", ")))
+}
+
+/// Wall times of one plain and one observed (instrumented, recorded) run of a program.
+#[derive(Debug, Clone, Copy)]
+pub struct RunTimes {
+    pub plain_seconds: f64,
+    pub observed_seconds: f64,
 }
 
 /// Runs `check` on every corpus driver, two at a time (the programs are single-threaded, so two
@@ -116,21 +143,33 @@ pub fn same_digest(
 pub fn failures_over_corpus(check: impl Fn(&Path, &str) -> Result<(), String> + Sync) -> Vec<String> {
     let drivers = corpus_drivers();
     assert!(drivers.len() >= 20, "only {} drivers", drivers.len());
+    let results = over_drivers(&drivers, 2, |driver, slug| {
+        check(driver, slug).map_err(|error| format!("{slug}: {error}"))
+    });
+    results.into_iter().filter_map(Result::err).collect()
+}
+
+/// `run(driver, slug)` for every driver, `jobs` at a time; the results in driver order.
+pub fn over_drivers<T: Send>(
+    drivers: &[PathBuf],
+    jobs: usize,
+    run: impl Fn(&Path, &str) -> T + Sync,
+) -> Vec<T> {
     let results = std::sync::Mutex::new(Vec::new());
     let next = std::sync::Mutex::new(drivers.iter().enumerate());
     std::thread::scope(|scope| {
-        for _ in 0..2 {
+        for _ in 0..jobs.max(1) {
             scope.spawn(|| {
-                while let Some((index, driver)) = next.lock().unwrap().next() {
-                    let slug = driver.file_stem().unwrap().to_string_lossy().into_owned();
-                    if let Err(error) = check(driver, &slug) {
-                        results.lock().unwrap().push((index, format!("{slug}: {error}")));
-                    }
+                loop {
+                    let Some((index, driver)) = next.lock().unwrap().next() else { break };
+                    let slug = driver.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+                    let result = run(driver, &slug);
+                    results.lock().unwrap().push((index, result));
                 }
             });
         }
     });
-    let mut failures = results.into_inner().unwrap();
-    failures.sort();
-    failures.into_iter().map(|(_, failure)| failure).collect()
+    let mut results = results.into_inner().unwrap();
+    results.sort_by_key(|(index, _)| *index);
+    results.into_iter().map(|(_, result)| result).collect()
 }

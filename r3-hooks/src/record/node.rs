@@ -44,7 +44,7 @@ pub fn record(
     };
     std::fs::create_dir_all(out_dir).map_err(output_error(out_dir))?;
     let out_dir = std::path::absolute(out_dir).map_err(output_error(out_dir))?;
-    let before = traces_in(&out_dir);
+    let started = std::time::SystemTime::now();
     let work = std::env::temp_dir().join(format!("r3-record-{}", std::process::id()));
     std::fs::create_dir_all(&work).map_err(output_error(&work))?;
     let preload = work.join("preload.cjs");
@@ -75,8 +75,11 @@ pub fn record(
     }
     let _ = std::fs::remove_dir_all(&work);
     let status = status?;
-    let mut traces: Vec<PathBuf> =
-        traces_in(&out_dir).into_iter().filter(|trace| !before.contains(trace)).collect();
+    // Traces of an earlier recording into the same folder are not this run's, unless rewritten.
+    let written_since_start = |trace: &PathBuf| {
+        trace.metadata().and_then(|meta| meta.modified()).is_ok_and(|modified| modified >= started)
+    };
+    let mut traces: Vec<PathBuf> = traces_in(&out_dir).into_iter().filter(written_since_start).collect();
     traces.sort();
     Ok(NodeRecording { status, traces })
 }

@@ -1,5 +1,6 @@
 //! One module per `r3` subcommand.
 
+pub mod bench;
 pub mod check;
 pub mod instrument;
 pub mod record;

@@ -1,9 +1,11 @@
-//! `r3 replay TRACE [-o DIR] [--module ORIGINAL]`: the replay of a trace, as a host module next
-//! to the original (linked by `run.mjs`).
+//! `r3 replay TRACE [-o DIR] [--module ORIGINAL] [--json FILE]`: the replay of a trace, as a host
+//! module next to the original (linked by `run.mjs`) and as one merged `replay.wasm`.
 
 use anyhow::{Context, Result};
 use clap::Args;
-use r3_replay::replay;
+use r3_hooks::Trace;
+use r3_replay::replay::{self, HostModule};
+use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use wasabi::output::{create_dir, write_atomically};
@@ -18,50 +20,105 @@ pub struct ReplayArgs {
     /// The original module; by default `<module>.wasm` next to a trace named `<module>-<n>.r3`.
     #[arg(long)]
     module: Option<PathBuf>,
+    /// Also write the sizes and event counts (what the last line on stderr says) as JSON.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
 }
 
 pub fn run(args: ReplayArgs) -> Result<()> {
-    let trace = super::trace::read(&args.trace)?;
-    let module_path = match args.module {
-        Some(path) => path,
-        None => default_module(&args.trace)?,
-    };
-    let original = std::fs::read(&module_path)
-        .with_context(|| format!("cannot read the original module {}", module_path.display()))?;
-    let name = module_path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
-    let host = replay::generate(&trace, &original, &name)
-        .with_context(|| format!("cannot replay {} with {}", args.trace.display(), module_path.display()))?;
-    wasabi_wasm::validate(&host.bytes, wasmparser::WasmFeatures::all())
-        .context("internal error: the generated host module is invalid")?;
-    let merged = match r3_replay::merge::merge(&host.bytes, &original) {
-        Ok(merged) => Some(merged),
-        Err(error) => {
-            eprintln!("r3: warning: no replay.wasm: {error}");
-            None
-        }
-    };
-    create_dir(&args.output_dir)?;
+    let replay = Replay::build(&args.trace, args.module.as_deref())?;
+    if let Err(error) = &replay.merged {
+        eprintln!("r3: warning: no replay.wasm: {error}");
+    }
     let dir = &args.output_dir;
-    write_atomically(&dir.join("host.wasm"), |out| out.write_all(&host.bytes))?;
-    write_atomically(&dir.join(&name), |out| out.write_all(&original))?;
+    create_dir(dir)?;
+    write_atomically(&dir.join("host.wasm"), |out| out.write_all(&replay.host.bytes))?;
+    write_atomically(&dir.join(&replay.original_name), |out| out.write_all(&replay.original))?;
     write_atomically(&dir.join("run.mjs"), |out| out.write_all(r3_replay::link::RUN_MJS.as_bytes()))?;
-    if let Some(merged) = &merged {
+    if let Ok(merged) = &replay.merged {
         write_atomically(&dir.join("replay.wasm"), |out| out.write_all(merged))?;
     }
-    for warning in &host.warnings {
+    for warning in &replay.host.warnings {
         eprintln!("r3: warning: {warning}");
     }
-    let total = merged.as_ref().map_or(host.bytes.len() + original.len(), Vec::len);
-    let code = host.bytes.len() - host.data_bytes;
+    let summary = replay.summary();
+    if let Some(path) = &args.json {
+        write_atomically(path, |out| write_json(out, &summary))?;
+    }
     eprintln!(
         "r3: {}: {} events → host.wasm {} bytes ({} of them recorded memory contents); replay code share {:.2}%",
         dir.display(),
-        trace.events.len(),
-        host.bytes.len(),
-        host.data_bytes,
-        100.0 * code as f64 / total as f64,
+        summary.events,
+        summary.host_bytes,
+        summary.memory_contents_bytes,
+        summary.code_share_percent,
     );
     Ok(())
+}
+
+/// Pretty JSON and a final newline.
+pub fn write_json(out: &mut impl Write, value: &impl Serialize) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value).map_err(std::io::Error::other)?;
+    writeln!(out)
+}
+
+/// A trace's replay in both forms, before anything is written.
+pub struct Replay {
+    pub trace: Trace,
+    pub original: Vec<u8>,
+    pub original_name: String,
+    pub host: HostModule,
+    /// The merged module, or why there is none.
+    pub merged: Result<Vec<u8>, r3_replay::merge::MergeError>,
+}
+
+/// Sizes and counts of a replay: `r3 replay --json`, and part of `r3 bench`'s metadata.
+#[derive(Serialize)]
+pub struct Summary {
+    pub events: usize,
+    pub original_bytes: usize,
+    pub host_bytes: usize,
+    /// Host-written memory contents the host module carries as data.
+    pub memory_contents_bytes: usize,
+    /// The merged replay.wasm, if there is one.
+    pub replay_bytes: Option<usize>,
+    /// The host's code (without memory contents) over the whole replay.
+    pub code_share_percent: f64,
+}
+
+impl Replay {
+    pub fn build(trace_path: &Path, module: Option<&Path>) -> Result<Replay> {
+        let trace = super::trace::read(trace_path)?;
+        let module_path = match module {
+            Some(path) => path.to_path_buf(),
+            None => default_module(trace_path)?,
+        };
+        let original = std::fs::read(&module_path)
+            .with_context(|| format!("cannot read the original module {}", module_path.display()))?;
+        let original_name =
+            module_path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+        let host = replay::generate(&trace, &original, &original_name).with_context(|| {
+            format!("cannot replay {} with {}", trace_path.display(), module_path.display())
+        })?;
+        wasabi_wasm::validate(&host.bytes, wasmparser::WasmFeatures::all())
+            .context("internal error: the generated host module is invalid")?;
+        let merged = r3_replay::merge::merge(&host.bytes, &original);
+        Ok(Replay { trace, original, original_name, host, merged })
+    }
+
+    pub fn summary(&self) -> Summary {
+        let replay_bytes = self.merged.as_ref().ok().map(Vec::len);
+        let total = replay_bytes.unwrap_or(self.host.bytes.len() + self.original.len());
+        let code = self.host.bytes.len() - self.host.data_bytes;
+        Summary {
+            events: self.trace.events.len(),
+            original_bytes: self.original.len(),
+            host_bytes: self.host.bytes.len(),
+            memory_contents_bytes: self.host.data_bytes,
+            replay_bytes,
+            code_share_percent: 100.0 * code as f64 / total as f64,
+        }
+    }
 }
 
 /// `DIR/app-3.r3` → `DIR/app.wasm`.

@@ -32,6 +32,9 @@ use thiserror::Error;
 /// merged `replay.wasm` given as its argument.
 pub const RUN_MJS: &str = include_str!("../../js/run.mjs");
 
+/// Runs a merged `replay.wasm` in a bare JavaScript shell (JavaScriptCore's `jsc`).
+pub const RUN_SHELL: &str = include_str!("../../js/run-shell.js");
+
 #[derive(Debug, Error)]
 pub enum LinkError {
     // Causes are part of the messages, not `source`s: `{:#}` would print them twice.

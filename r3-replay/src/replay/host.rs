@@ -67,7 +67,7 @@ pub fn emit(
         exports.export(
             &format!("import/{}", original.import_number(wasmparser::ExternalKind::Func, n).unwrap_or(n)),
             ExportKind::Func,
-            layout.implementation(n),
+            layout.implementation(original.same_function(n)),
         );
     }
     let mut next = layout.implementation(imported);

@@ -50,7 +50,7 @@ pub fn generate(trace: &Trace, original: &[u8], original_name: &str) -> Result<H
         return Err(ReplayError::WrongModule { trace: trace.header.module_sha256.clone(), module: sha256 });
     }
     let module = Original::parse(original)?;
-    let replay = reduce::reduce(trace)?;
+    let replay = reduce::reduce_with(trace, &|func| module.same_function(func))?;
     let layout = layout::Layout::new(&replay, &module)?;
     let section = ReplaySection {
         version: VERSION,

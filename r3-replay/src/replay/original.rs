@@ -3,6 +3,7 @@
 //! without decoding function bodies (the original is only validated, never rewritten).
 
 use super::ReplayError;
+use std::collections::HashMap;
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasm_encoder::{GlobalType, MemoryType, TableType, ValType};
 use wasmparser::{ExternalKind, Parser, Payload, TypeRef};
@@ -38,6 +39,8 @@ pub struct Original {
     pub memories: Vec<MemoryType>,
     pub globals: Vec<GlobalType>,
     pub exports: Vec<(String, ExternalKind, u32)>,
+    /// [`Original::same_function`] of every imported function.
+    same_functions: Vec<u32>,
 }
 
 impl Original {
@@ -48,6 +51,7 @@ impl Original {
         for payload in Parser::new(0).parse_all(bytes) {
             original.section(payload.map_err(original_error)?)?;
         }
+        original.same_functions = original.find_same_functions();
         Ok(original)
     }
 
@@ -134,6 +138,28 @@ impl Original {
     pub fn signature(&self, func: u32) -> Option<&Signature> {
         let ty = *self.functions.get(func as usize)?;
         self.types.get(ty as usize)
+    }
+
+    /// The first imported function with the same module, name and type as imported function
+    /// `func` (itself, unless imported twice): hosts link both imports to one function.
+    pub fn same_function(&self, func: u32) -> u32 {
+        self.same_functions.get(func as usize).copied().unwrap_or(func)
+    }
+
+    fn find_same_functions(&self) -> Vec<u32> {
+        let functions: Vec<&Import> =
+            self.imports.iter().filter(|import| matches!(import.ty, EntityType::Function(_))).collect();
+        // Quadratic in the imports with one name only: names rarely repeat.
+        let mut by_name: HashMap<(&str, &str), Vec<u32>> = HashMap::new();
+        let mut same = Vec::with_capacity(functions.len());
+        for (func, import) in functions.iter().enumerate() {
+            let earlier = by_name.entry((&import.module, &import.name)).or_default();
+            let signature = self.signature(func as u32);
+            let first = earlier.iter().copied().find(|&other| self.signature(other) == signature);
+            same.push(first.unwrap_or(func as u32));
+            earlier.push(func as u32);
+        }
+        same
     }
 
     /// The export name of an entity, if it has one.
