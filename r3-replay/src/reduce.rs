@@ -87,6 +87,8 @@ pub struct Replay {
     pub warnings: Vec<String>,
     /// Whether the module called imports outside any export call (from its start function).
     pub imports_at_instantiation: bool,
+    /// Maxima (pages) of imported memories below the module's declared ones.
+    pub memory_max: BTreeMap<u32, u64>,
 }
 
 impl Replay {
@@ -187,6 +189,9 @@ impl Reducer {
             Event::ImportThrow { func } => self.import_end(event, same_function(*func), Outcome::Throw)?,
             Event::MemoryWrite { memory, addr, bytes } => {
                 self.effect(Effect::MemoryWrite { memory: *memory, addr: *addr, bytes: bytes.clone() })
+            }
+            Event::MemoryMax { memory, pages } => {
+                self.replay.memory_max.insert(*memory, *pages);
             }
             Event::MemoryGrow { memory, pages } => {
                 self.effect(Effect::MemoryGrow { memory: *memory, pages: *pages })
@@ -417,6 +422,26 @@ mod tests {
         .unwrap();
         assert_eq!(replay.segments[0].outcome, Outcome::Unfinished);
         assert_eq!(replay.imports[&0][0].outcome, Outcome::Unfinished);
+    }
+
+    #[test]
+    fn duplicate_imports_share_one_sequence_of_calls_in_call_order() {
+        let events = vec![
+            call(3, "run"),
+            Event::ImportReturn { func: 0, results: vec![Value::I32(1)] },
+            Event::ImportReturn { func: 2, results: vec![Value::I32(2)] },
+            Event::ImportReturn { func: 1, results: vec![Value::I32(7)] },
+            returned(vec![]),
+            Event::MemoryMax { memory: 0, pages: 2 },
+        ];
+        let replay = reduce_with(&trace(events), &|func| if func == 2 { 0 } else { func }).unwrap();
+        let results = |func| -> Vec<Outcome> {
+            replay.imports[&func].iter().map(|call| call.outcome.clone()).collect()
+        };
+        assert_eq!(results(0), [Outcome::Return(vec![Value::I32(1)]), Outcome::Return(vec![Value::I32(2)])]);
+        assert_eq!(results(1), [Outcome::Return(vec![Value::I32(7)])]);
+        assert!(!replay.imports.contains_key(&2));
+        assert_eq!(replay.memory_max[&0], 2);
     }
 
     #[test]

@@ -94,6 +94,9 @@ pub enum Event {
     /// The recording ended normally; `naive_events` is how many events a recorder without any
     /// reduction would have written (every load, every global and table read), for stats.
     End { naive_events: u64 },
+    /// The host's imported memory has a lower maximum (in pages) than the module declares:
+    /// a `memory.grow` beyond it fails. Written at instantiation by recorders that can see it.
+    MemoryMax { memory: u32, pages: u64 },
 }
 
 impl Event {
@@ -113,6 +116,7 @@ impl Event {
             Event::TableGrow { .. } => "table_grow",
             Event::GlobalSet { .. } => "global_set",
             Event::End { .. } => "end",
+            Event::MemoryMax { .. } => "memory_max",
         }
     }
 }

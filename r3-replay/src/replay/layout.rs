@@ -136,6 +136,7 @@ impl Layout {
                 EntityType::Memory(mut memory) => {
                     let index = counts[0];
                     memory.minimum = initial.memories.get(&index).copied().unwrap_or(memory.minimum);
+                    memory.maximum = replay.memory_max.get(&index).copied().or(memory.maximum);
                     (0, EntityType::Memory(memory))
                 }
                 EntityType::Table(mut table) => {

@@ -138,6 +138,12 @@ fn link_memory(
                 .clone()
                 .into_memory()
                 .ok_or_else(|| link_error(module, position, "expected a memory".into()))?;
+            let actual_maximum = memory.ty(&store).maximum();
+            if let Some(pages) =
+                actual_maximum.filter(|&max| host.maximum.is_none_or(|declared| max < declared))
+            {
+                lock(ctx).emit(&Event::MemoryMax { memory: 0, pages });
+            }
             let pages = memory.size(&store);
             if pages > host.initial {
                 lock(ctx).emit(&Event::MemoryGrow { memory: 0, pages });
