@@ -102,7 +102,8 @@ impl Replay {
         })?;
         wasabi_wasm::validate(&host.bytes, wasmparser::WasmFeatures::all())
             .context("internal error: the generated host module is invalid")?;
-        let merged = r3_replay::merge::merge(&host.bytes, &original);
+        // `generate` validated the original; the host was just checked.
+        let merged = r3_replay::merge::merge_validated(&host.bytes, &original);
         Ok(Replay { trace, original, original_name, host, merged })
     }
 

@@ -23,8 +23,20 @@ use wasabi_wasm::{
 /// Merges the host module `host` (generated for a trace of `original`) and `original` into one
 /// self-contained, validated module.
 pub fn merge(host: &[u8], original: &[u8]) -> Result<Vec<u8>, MergeError> {
-    let original = decode_original(original)?;
-    let host = Module::decode(host).map_err(|source| MergeError::Decode { role: Role::Host, source })?;
+    merge_inputs(host, original, true)
+}
+
+/// [`merge`] for a caller that validated both inputs already (`r3 replay` generates the host
+/// from a validated original and checks the host): only the output is validated.
+pub fn merge_validated(host: &[u8], original: &[u8]) -> Result<Vec<u8>, MergeError> {
+    merge_inputs(host, original, false)
+}
+
+fn merge_inputs(host: &[u8], original: &[u8], validate_inputs: bool) -> Result<Vec<u8>, MergeError> {
+    let original = decode_original(original, validate_inputs)?;
+    let options = DecodeOptions { validate: validate_inputs, ..DecodeOptions::default() };
+    let host = Module::decode_with(host, &options)
+        .map_err(|source| MergeError::Decode { role: Role::Host, source })?;
     let merged = assemble(host, original)?;
     let bytes = merged.encode();
     validate(&bytes, supported_features()).map_err(MergeError::Invalid)?;
@@ -32,10 +44,12 @@ pub fn merge(host: &[u8], original: &[u8]) -> Result<Vec<u8>, MergeError> {
 }
 
 /// Decodes the original, keeping its function bodies as the bytes they are in `bytes`.
-fn decode_original(bytes: &[u8]) -> Result<Module, MergeError> {
+fn decode_original(bytes: &[u8], validate_input: bool) -> Result<Module, MergeError> {
     let error = |source| MergeError::Decode { role: Role::Original, source };
     // The bodies are never decoded, so they are validated here (in parallel) instead.
-    validate(bytes, supported_features()).map_err(error)?;
+    if validate_input {
+        validate(bytes, supported_features()).map_err(error)?;
+    }
     let options = DecodeOptions { validate: false, ..DecodeOptions::default() };
     let (mut module, bodies) = Module::decode_deferred(bytes, &options).map_err(error)?;
     for (function, deferred) in module.functions.iter_mut().zip(bodies) {
