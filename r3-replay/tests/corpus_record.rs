@@ -6,8 +6,7 @@
 
 use r3_hooks::Trace;
 use r3_hooks::trace::Encoding;
-use std::ffi::OsStr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 const DYNAMIC_LINKING: &str =
@@ -49,56 +48,9 @@ fn check_traces(dir: &Path) -> Result<usize, String> {
     Ok(count)
 }
 
-fn traces(dir: &Path) -> Vec<PathBuf> {
-    let mut traces: Vec<PathBuf> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-        .filter(|path| path.extension().is_some_and(|ext| ext == "r3"))
-        .collect();
-    traces.sort();
-    traces
-}
-
-fn r3(args: &[&OsStr]) -> Result<(), String> {
-    let output =
-        Command::new(env!("CARGO_BIN_EXE_r3")).args(args).output().map_err(|error| error.to_string())?;
-    if output.status.success() {
-        return Ok(());
-    }
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let tail: Vec<&str> = stderr.lines().rev().take(8).collect();
-    Err(tail.into_iter().rev().collect::<Vec<_>>().join("\n"))
-}
-
 /// Replays every trace in `dir`; returns the failed steps (step, trace, error).
 fn replay_all(dir: &Path) -> Vec<(&'static str, String, String)> {
-    let node = tests::recording_node();
-    let mut failed = Vec::new();
-    for trace in traces(dir) {
-        let stem = trace.file_stem().unwrap().to_string_lossy().into_owned();
-        let replay = dir.join(format!("replay-{stem}"));
-        let merged = replay.join("replay.wasm");
-        let node_engine =
-            [OsStr::new("--engine"), OsStr::new("node"), OsStr::new("--node"), node.as_os_str()];
-        if let Err(error) =
-            r3(&[OsStr::new("replay"), trace.as_os_str(), OsStr::new("-o"), replay.as_os_str()])
-        {
-            failed.push(("replay", stem, error));
-            continue;
-        }
-        let check = [OsStr::new("check"), trace.as_os_str(), replay.as_os_str()];
-        let check_node = [&check[..1], &node_engine[..], &check[1..]].concat();
-        let run_merged = [&[OsStr::new("run")][..], &node_engine[..2], &[merged.as_os_str()][..]].concat();
-        for (step, args) in [("check", check.to_vec()), ("check-node", check_node), ("merged", run_merged)] {
-            let result =
-                if step == "merged" && !merged.exists() { Err("no replay.wasm".into()) } else { r3(&args) };
-            if let Err(error) = result {
-                failed.push((step, stem.clone(), error));
-            }
-        }
-    }
-    failed
+    tests::replay_all(Path::new(env!("CARGO_BIN_EXE_r3")), dir)
 }
 
 /// Failed steps not excused by [`KNOWN_LIMITS`], and listed limits that no longer fail.

@@ -1,5 +1,6 @@
 //! Shared helpers for the end-to-end tests.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 /// The installed corpus: `$CORPUS_DIR`, else `target/corpus` of the workspace
@@ -133,4 +134,58 @@ pub fn failures_over_corpus(check: impl Fn(&Path, &str) -> Result<(), String> + 
     let mut failures = results.into_inner().unwrap();
     failures.sort();
     failures.into_iter().map(|(_, failure)| failure).collect()
+}
+
+/// The `.r3` traces in `dir`, sorted.
+pub fn traces_in(dir: &Path) -> Vec<PathBuf> {
+    let mut traces: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "r3"))
+        .collect();
+    traces.sort();
+    traces
+}
+
+/// Runs `program` with `args`: Ok if it succeeds, else the last lines of its stderr.
+pub fn run_tool(program: &Path, args: &[&OsStr]) -> Result<(), String> {
+    let output = std::process::Command::new(program).args(args).output().map_err(|error| error.to_string())?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let tail: Vec<&str> = stderr.lines().rev().take(8).collect();
+    Err(tail.into_iter().rev().collect::<Vec<_>>().join("\n"))
+}
+
+/// Replays every trace in `dir` with the `r3` executable and checks each replay: faithful on
+/// wasmtime (`check`) and in node (`check-node`), and its merged replay.wasm runs in node
+/// (`merged`). Returns the failed steps as (step, trace stem, error).
+pub fn replay_all(r3: &Path, dir: &Path) -> Vec<(&'static str, String, String)> {
+    let node = recording_node();
+    let mut failed = Vec::new();
+    for trace in traces_in(dir) {
+        let stem = trace.file_stem().unwrap().to_string_lossy().into_owned();
+        let replay = dir.join(format!("replay-{stem}"));
+        let merged = replay.join("replay.wasm");
+        let node_engine =
+            [OsStr::new("--engine"), OsStr::new("node"), OsStr::new("--node"), node.as_os_str()];
+        let replay_args = [OsStr::new("replay"), trace.as_os_str(), OsStr::new("-o"), replay.as_os_str()];
+        if let Err(error) = run_tool(r3, &replay_args) {
+            failed.push(("replay", stem, error));
+            continue;
+        }
+        let check = [OsStr::new("check"), trace.as_os_str(), replay.as_os_str()];
+        let check_node = [&check[..1], &node_engine[..], &check[1..]].concat();
+        let run_merged = [&[OsStr::new("run")][..], &node_engine[..2], &[merged.as_os_str()][..]].concat();
+        for (step, args) in [("check", check.to_vec()), ("check-node", check_node), ("merged", run_merged)] {
+            let result =
+                if step == "merged" && !merged.exists() { Err("no replay.wasm".into()) } else { run_tool(r3, &args) };
+            if let Err(error) = result {
+                failed.push((step, stem.clone(), error));
+            }
+        }
+    }
+    failed
 }
