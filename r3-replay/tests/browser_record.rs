@@ -71,7 +71,11 @@ fn corpus_libraries_record_in_chromium_and_replay_faithfully() {
     for trace in &traces {
         let stem = trace.file_stem().unwrap().to_string_lossy();
         let module = stem.rsplit_once('-').map(|(name, _)| name).unwrap();
-        assert!(out.join(format!("{module}.wasm")).is_file(), "no original module beside {}", trace.display());
+        assert!(
+            out.join(format!("{module}.wasm")).is_file(),
+            "no original module beside {}",
+            trace.display()
+        );
     }
     let failed = tests::replay_all(r3(), &out);
     let _ = std::fs::remove_dir_all(&work);

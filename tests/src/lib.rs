@@ -150,7 +150,8 @@ pub fn traces_in(dir: &Path) -> Vec<PathBuf> {
 
 /// Runs `program` with `args`: Ok if it succeeds, else the last lines of its stderr.
 pub fn run_tool(program: &Path, args: &[&OsStr]) -> Result<(), String> {
-    let output = std::process::Command::new(program).args(args).output().map_err(|error| error.to_string())?;
+    let output =
+        std::process::Command::new(program).args(args).output().map_err(|error| error.to_string())?;
     if output.status.success() {
         return Ok(());
     }
@@ -180,8 +181,11 @@ pub fn replay_all(r3: &Path, dir: &Path) -> Vec<(&'static str, String, String)> 
         let check_node = [&check[..1], &node_engine[..], &check[1..]].concat();
         let run_merged = [&[OsStr::new("run")][..], &node_engine[..2], &[merged.as_os_str()][..]].concat();
         for (step, args) in [("check", check.to_vec()), ("check-node", check_node), ("merged", run_merged)] {
-            let result =
-                if step == "merged" && !merged.exists() { Err("no replay.wasm".into()) } else { run_tool(r3, &args) };
+            let result = if step == "merged" && !merged.exists() {
+                Err("no replay.wasm".into())
+            } else {
+                run_tool(r3, &args)
+            };
             if let Err(error) = result {
                 failed.push((step, stem.clone(), error));
             }
