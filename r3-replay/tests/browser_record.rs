@@ -12,14 +12,7 @@ fn r3() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_r3"))
 }
 
-fn work_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("r3-browser-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// The test page in `dir`, next to the corpus's node_modules, as a page's own site would be.
+/// The test pages in `dir`, next to the corpus's node_modules, as a page's own site would be.
 fn site(dir: &Path) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
     let page = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/browser");
@@ -50,7 +43,7 @@ fn report(output: &Output) -> String {
 
 #[test]
 fn corpus_libraries_record_in_chromium_and_replay_faithfully() {
-    let work = work_dir("corpus");
+    let work = tests::fresh_temp_dir("r3-browser-corpus");
     let page = site(&work.join("site"));
     let out = work.join("traces");
     let output = record(&page, &out, &[]);
@@ -84,7 +77,7 @@ fn corpus_libraries_record_in_chromium_and_replay_faithfully() {
 
 #[test]
 fn a_missing_page_or_browser_is_a_clear_error() {
-    let work = work_dir("errors");
+    let work = tests::fresh_temp_dir("r3-browser-errors");
     let out = work.join("traces");
     let missing = record(&work.join("nosuch.html"), &out, &[]);
     assert!(!missing.status.success());
@@ -95,4 +88,37 @@ fn a_missing_page_or_browser_is_a_clear_error() {
     let _ = std::fs::remove_dir_all(&work);
     assert!(!no_browser.status.success());
     assert!(report(&no_browser).contains("cannot start /nonexistent/chromium"), "{}", report(&no_browser));
+}
+
+/// `r3 record --browser` records modules the page instrumented beforehand, too, and the page
+/// gets the same traces from `R3.traces()` (issue: "in a browser the page can fetch it through
+/// the runtime's API").
+#[test]
+fn a_page_fetches_the_traces_of_the_generated_runtime_itself() {
+    let work = tests::fresh_temp_dir("r3-browser-generated");
+    let site_dir = work.join("site");
+    let page = site(&site_dir).with_file_name("generated.html");
+    let fib = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/fib.wasm");
+    let instrument =
+        Command::new(r3()).args(["instrument", "--hooks=r3", "-o"]).arg(&site_dir).arg(&fib).output();
+    assert!(instrument.unwrap().status.success());
+    let out = work.join("traces");
+    let output = record(&page, &out, &[]);
+    let report = report(&output);
+    assert!(output.status.success(), "{report}");
+    assert!(report.contains("fib(50) = 12586269025, greet = 677538150, call_fib(10) = 55"), "{report}");
+    let (name, hex) = report
+        .lines()
+        .find_map(|line| line.strip_prefix("trace ")?.split_once(' '))
+        .unwrap_or_else(|| panic!("the page printed no trace:\n{report}"));
+    let fetched: Vec<u8> =
+        (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
+    let written = std::fs::read(out.join(format!("{name}.r3"))).unwrap();
+    assert_eq!(fetched, written, "the page's trace and the recorder's differ");
+    // The page instrumented fib itself, so the original is not known to the recorder.
+    let module = name.rsplit_once('-').unwrap().0;
+    std::fs::copy(&fib, out.join(format!("{module}.wasm"))).unwrap();
+    let failed = tests::replay_all(r3(), &out);
+    let _ = std::fs::remove_dir_all(&work);
+    assert!(failed.is_empty(), "replays failed: {failed:#?}");
 }

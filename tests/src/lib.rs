@@ -35,6 +35,14 @@ pub fn wasm_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// An empty directory `<temp>/<name>-<pid>`, emptied if a previous run left it.
+pub fn fresh_temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|error| panic!("{}: {error}", dir.display()));
+    dir
+}
+
 /// The largest `.wasm` file below `dir`, the heaviest input for benchmarks.
 pub fn largest_wasm(dir: &Path) -> Option<PathBuf> {
     wasm_files(dir).into_iter().max_by_key(|path| path.metadata().map_or(0, |meta| meta.len()))
