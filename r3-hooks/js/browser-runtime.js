@@ -47,12 +47,23 @@ function installBrowserRecording(instrumentUrl) {
     return last.replace(/\.[^.]*$/, "") || undefined;
   }
 
+  // Buffers the page fetched -> their URL, so that a module compiled from fetched bytes is
+  // named after its file too (best effort, as the node preload does for files it reads).
+  const fetchedFrom = new WeakMap();
+  const arrayBuffer = Response.prototype.arrayBuffer;
+  Response.prototype.arrayBuffer = async function () {
+    const buffer = await arrayBuffer.call(this);
+    if (this.url) fetchedFrom.set(buffer, this.url);
+    return buffer;
+  };
+
   function instrumentSource(source, caller, from) {
     const bytes = bytesOf(source);
     if (bytes === undefined) return source; // the engine throws its usual TypeError
     const result = instrumentRemotely(bytes);
     if (result.status === 204) return source;
-    R3.noteOriginal(result.sha256, bytes, nameFrom(from));
+    const url = from !== undefined ? from : fetchedFrom.get(bytes.buffer);
+    R3.noteOriginal(result.sha256, bytes, nameFrom(url));
     return result.bytes;
   }
 

@@ -8,7 +8,7 @@
  *   WASABI_BIN, WASABI_BIN_ARGS, WASABI_CACHE   the instrumenter, as for preload.cjs
  * This file's directory also holds recorder.js, compile-patch.cjs, browser-runtime.js (the page
  * side) and instrumenter.cjs. Exit status: 0 recorded, 1 the page failed (uncaught exception,
- * failed instrumentation, failed navigation), 2 the recording could not run.
+ * failed instrumentation), 2 the recording could not run (nor the page load).
  */
 import fs from "node:fs";
 import os from "node:os";

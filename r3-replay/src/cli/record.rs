@@ -32,15 +32,15 @@ pub struct RecordArgs {
     #[arg(long, value_name = "PAGE.html|URL")]
     browser: Option<String>,
     /// The Chromium executable for --browser (default: chromium on PATH).
-    #[arg(long, value_name = "PATH", requires = "browser")]
+    #[arg(long, value_name = "PATH")]
     chromium: Option<PathBuf>,
     /// The node (>= 22) that drives Chromium for --browser (default: `$R3_NODE`, `node` if new
     /// enough, else `npx -y node@22`).
-    #[arg(long, value_name = "PATH", requires = "browser")]
+    #[arg(long, value_name = "PATH")]
     node: Option<PathBuf>,
-    /// Seconds the page gets to call `R3.done()` (--browser); then its traces end anyway.
-    #[arg(long, value_name = "S", default_value_t = 60, requires = "browser")]
-    timeout: u64,
+    /// Seconds the page gets to call `R3.done()` (--browser, default 60); then its traces end anyway.
+    #[arg(long, value_name = "S")]
+    timeout: Option<u64>,
 }
 
 pub fn run(args: RecordArgs) -> Result<ExitCode> {
@@ -54,16 +54,21 @@ pub fn run(args: RecordArgs) -> Result<ExitCode> {
             let options = browser::BrowserOptions {
                 chromium: args.chromium,
                 node: args.node,
-                timeout_secs: args.timeout,
+                timeout_secs: args.timeout.unwrap_or(60),
             };
             browser::record(page, &args.output_dir, &options, &instrumenter)?
+        }
+        None if args.chromium.is_some() || args.node.is_some() || args.timeout.is_some() => {
+            bail!("--chromium, --node and --timeout go with --browser")
         }
         None => node::record(&args.command, &args.output_dir, &instrumenter)?,
     };
     for trace in &recording.traces {
         eprintln!("r3: {}", summary(trace));
     }
-    if recording.traces.is_empty() {
+    // Exit status 2 of the browser recorder: it could not record, and has said why.
+    let could_record = args.browser.is_none() || recording.status.code() != Some(2);
+    if recording.traces.is_empty() && could_record {
         eprintln!("r3: the program instantiated no WebAssembly module; no trace written");
     }
     Ok(match recording.status.code() {
