@@ -12,7 +12,9 @@
  *   WASABI_CACHE     directory for instrumented modules, shared by the processes of one run
  *
  * Layering: runtime.js patches instantiation (linking hooks to instrumented modules); this file
- * patches compilation on top of it, replacing uninstrumented bytes by instrumented ones.
+ * patches compilation on top of it, replacing uninstrumented bytes by instrumented ones, with
+ * compile-patch.cjs and instrumenter.cjs, which must lie next to it (the browser recorder
+ * shares both).
  *
  * R3 mode (WASABI_HOOKS=r3): the runtime is the recorder (recorder.js, global R3), which also
  * writes the traces at exit. This file additionally tells the recorder the original bytes and
