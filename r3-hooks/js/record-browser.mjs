@@ -206,21 +206,32 @@ function withTimeout(promise, ms) {
   return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }
 
-async function recordPage(cdp, pageUrl, instrumentUrl, timeoutMs) {
+/** Opens a tab with the runtime injected and loads `pageUrl`; resolves with the tab's
+ * `send(method, params)` once the page's load event fired (or `timeoutMs` passed). */
+async function openPage(cdp, pageUrl, instrumentUrl, timeoutMs) {
   const { targetId } = await cdp.send("Target.createTarget", { url: "about:blank" });
   const { sessionId } = await cdp.send("Target.attachToTarget", { targetId, flatten: true });
   const page = (method, params) => cdp.send(method, params, sessionId);
   relayPage(cdp);
   let loaded;
+  let navigated = false;
   const load = new Promise((resolve) => { loaded = resolve; });
-  cdp.on("Page.loadEventFired", () => loaded());
+  // Only the page's load counts, not a late one of the about:blank it replaces.
+  cdp.on("Page.loadEventFired", () => navigated && loaded());
   await page("Runtime.enable");
   await page("Page.enable");
   await page("Page.addScriptToEvaluateOnNewDocument", { source: injectedRuntime(instrumentUrl) });
   const navigation = await page("Page.navigate", { url: pageUrl });
   if (navigation.errorText) throw new Failure(`cannot load ${pageUrl}: ${navigation.errorText}`);
-  const started = Date.now();
+  navigated = true;
   if (await withTimeout(load, timeoutMs) === "timeout") log(`${pageUrl} did not finish loading within ${timeoutMs / 1000} s`);
+  return page;
+}
+
+/** Waits for R3.done() (at most `timeoutMs` since navigating), then takes the page's traces. */
+async function recordPage(cdp, pageUrl, instrumentUrl, timeoutMs) {
+  const started = Date.now();
+  const page = await openPage(cdp, pageUrl, instrumentUrl, timeoutMs);
   const finished = page("Runtime.evaluate", { expression: "R3.finished", awaitPromise: true });
   if (await withTimeout(finished, Math.max(0, timeoutMs - (Date.now() - started))) === "timeout") {
     log(`the page did not call R3.done() within ${timeoutMs / 1000} s; its traces end here`);
