@@ -8,8 +8,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=()
-command -v jsc >/dev/null || missing+=(libjavascriptcoregtk-4.0-bin)
+command -v jsc >/dev/null || missing+=(libjavascriptcoregtk-4.0-bin)   # the benchmark suite's engines
+command -v chromium >/dev/null || missing+=(chromium)   # r3 record --browser
 if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi

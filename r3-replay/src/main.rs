@@ -18,7 +18,7 @@ enum Command {
     /// Instrument a module for recording (what `r3 record` runs on every module).
     #[command(hide = true)]
     Instrument(cli::instrument::InstrumentArgs),
-    /// Record every WebAssembly module instance of a node program.
+    /// Record every WebAssembly module instance of a node program, a web page or a module.
     Record(cli::record::RecordArgs),
     /// Generate the replay of a trace: a host module standing in for the recorded host.
     Replay(cli::replay::ReplayArgs),

@@ -2,6 +2,7 @@
 
 pub mod corpus;
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 /// The installed corpus: `$CORPUS_DIR`, else `target/corpus` of the workspace
@@ -34,6 +35,14 @@ pub fn wasm_files(dir: &Path) -> Vec<PathBuf> {
     }
     files.sort();
     files
+}
+
+/// An empty directory `<temp>/<name>-<pid>`, emptied if a previous run left it.
+pub fn fresh_temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|error| panic!("{}: {error}", dir.display()));
+    dir
 }
 
 /// The largest `.wasm` file below `dir`, the heaviest input for benchmarks.
@@ -172,4 +181,50 @@ pub fn over_drivers<T: Send>(
     let mut results = results.into_inner().unwrap();
     results.sort_by_key(|(index, _)| *index);
     results.into_iter().map(|(_, result)| result).collect()
+}
+
+/// The `.r3` traces in `dir`, sorted.
+pub fn traces_in(dir: &Path) -> Vec<PathBuf> {
+    let mut traces: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "r3"))
+        .collect();
+    traces.sort();
+    traces
+}
+
+/// Runs `program` with `args`: Ok if it succeeds, else the last lines of its stderr.
+pub fn run_tool(program: &Path, args: &[&OsStr]) -> Result<(), String> {
+    let output =
+        std::process::Command::new(program).args(args).output().map_err(|error| error.to_string())?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let tail: Vec<&str> = stderr.lines().rev().take(8).collect();
+    Err(tail.into_iter().rev().collect::<Vec<_>>().join("\n"))
+}
+
+/// Replays every trace in `dir` with the `r3` executable and runs every step of
+/// [`corpus::STEPS`] on it (checks on wasmtime and in node, the merged replay.wasm run on both).
+/// Returns the failed steps as (step, trace stem, error).
+pub fn replay_all(r3: &Path, dir: &Path) -> Vec<(&'static str, String, String)> {
+    let node = recording_node();
+    let mut failed = Vec::new();
+    for trace in traces_in(dir) {
+        let stem = trace.file_stem().unwrap().to_string_lossy().into_owned();
+        let replay = dir.join(format!("replay-{stem}"));
+        let summary = dir.join(format!("replay-{stem}.json"));
+        for &(step, _) in corpus::STEPS {
+            if let Err(error) = corpus::replay_step(r3, &node, step, &trace, &replay, &summary) {
+                failed.push((step, stem.clone(), error));
+                if step == "replay" {
+                    break;
+                }
+            }
+        }
+    }
+    failed
 }

@@ -1071,7 +1071,10 @@ var R3 = (function () {
       e.byte(END);
       e.bigU64(BigInt.asUintN(64, this.naiveReads() + BigInt(this.calls)));
       if (host === undefined) {
-        finishedTraces.push({ name: this.name, instance: this.instance, bytes: e.bytes() });
+        // The original bytes go along: a replay needs them, and a page has no directory.
+        const noted = originals.get(this.sha);
+        finishedTraces.push({ name: this.name, instance: this.instance, sha256: this.sha, bytes: e.bytes(),
+          module: noted === undefined ? undefined : noted.bytes });
       } else {
         this.writeFile();
       }
@@ -1509,7 +1512,9 @@ var R3 = (function () {
       finishAll();
     },
 
-    // Finished traces: [{name, instance, bytes}] in browsers, [{name, instance, file}] in node.
+    // Finished traces: [{name, instance, file}] in node; in browsers [{name, instance, sha256,
+    // bytes, module}]: the binary trace and the original module's bytes (undefined if the
+    // recorder did not instrument it itself), see docs/recording.md.
     traces() {
       finishAll();
       return finishedTraces.slice();

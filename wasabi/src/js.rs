@@ -21,8 +21,24 @@ const END_BLOCKS: &str = "  function endBlocks(func, node, count) {
   }
 ";
 
-/// The node preload that instruments every module a program compiles (`wasabi run`, `r3 record`).
+/// The node preload that instruments every module a program compiles (`wasabi run`, `r3 record`);
+/// it requires [`COMPILE_PATCH`] and [`INSTRUMENTER`] from its own directory ([`write_preload`]).
 pub const PRELOAD: &str = include_str!("../js/preload.cjs");
+
+/// Patches WebAssembly's compilation entry points to instrument every module (node and browsers).
+pub const COMPILE_PATCH: &str = include_str!("../js/compile-patch.cjs");
+
+/// Runs the instrumenter executable on module bytes, with a cache (node).
+pub const INSTRUMENTER: &str = include_str!("../js/instrumenter.cjs");
+
+/// Writes the preload and the files it requires into `dir`; returns the preload's path.
+pub fn write_preload(dir: &std::path::Path) -> std::io::Result<std::path::PathBuf> {
+    std::fs::write(dir.join("compile-patch.cjs"), COMPILE_PATCH)?;
+    std::fs::write(dir.join("instrumenter.cjs"), INSTRUMENTER)?;
+    let preload = dir.join("preload.cjs");
+    std::fs::write(&preload, PRELOAD)?;
+    Ok(preload)
+}
 
 /// The R3 recorder, the whole generated file for `--hooks r3` (the module carries its own
 /// metadata in a custom section).

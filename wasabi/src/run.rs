@@ -27,9 +27,8 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     let work = std::env::temp_dir().join(format!("wasabi-run-{}", std::process::id()));
     std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
     let runtime = work.join("runtime.js");
-    let preload = work.join("preload.cjs");
     std::fs::write(&runtime, wasabi::js::RUNTIME)?;
-    std::fs::write(&preload, wasabi::js::PRELOAD)?;
+    let preload = wasabi::js::write_preload(&work)?;
     let exe = std::env::current_exe().context("cannot locate the wasabi executable")?;
     let mut node_options = std::env::var("NODE_OPTIONS").unwrap_or_default();
     node_options.push_str(&format!(" --require {}", preload.display()));

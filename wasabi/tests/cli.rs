@@ -13,10 +13,7 @@ fn wasabi(args: &[&str], threads: Option<&str>) -> Output {
 }
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("wasabi-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    tests::fresh_temp_dir(&format!("wasabi-cli-{name}"))
 }
 
 fn example(name: &str) -> String {

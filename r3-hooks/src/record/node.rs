@@ -14,10 +14,17 @@ pub enum RecordError {
     Output { path: PathBuf, source: std::io::Error },
     #[error("cannot start {program}: {source}")]
     Start { program: String, source: std::io::Error },
+    #[error("{0}: no such file, and not an http(s) or file URL")]
+    NoPage(String),
+    #[error(
+        "no chromium found on PATH (chromium, chromium-browser, google-chrome): install it \
+         (Debian: apt-get install chromium) or pass --chromium PATH"
+    )]
+    NoChromium,
 }
 
-pub struct NodeRecording {
-    /// The program's exit status, passed on by `r3 record`.
+pub struct Recording {
+    /// The program's (or the browser recorder's) exit status, passed on by `r3 record`.
     pub status: ExitStatus,
     /// Traces the run wrote, sorted.
     pub traces: Vec<PathBuf>,
@@ -36,7 +43,7 @@ pub fn record(
     command: &[String],
     out_dir: &Path,
     instrumenter: &Instrumenter,
-) -> Result<NodeRecording, RecordError> {
+) -> Result<Recording, RecordError> {
     let (program, args) = command.split_first().ok_or(RecordError::NoProgram)?;
     let output_error = |path: &Path| {
         let path = path.to_path_buf();
@@ -47,9 +54,8 @@ pub fn record(
     let started = std::time::SystemTime::now();
     let work = std::env::temp_dir().join(format!("r3-record-{}", std::process::id()));
     std::fs::create_dir_all(&work).map_err(output_error(&work))?;
-    let preload = work.join("preload.cjs");
+    let preload = wasabi::js::write_preload(&work).map_err(output_error(&work))?;
     let recorder = work.join("recorder.js");
-    std::fs::write(&preload, wasabi::js::PRELOAD).map_err(output_error(&preload))?;
     std::fs::write(&recorder, wasabi::js::RECORDER).map_err(output_error(&recorder))?;
     // A cache the caller keeps (`$WASABI_CACHE`) spares instrumenting again in later runs.
     let cache_dir = std::env::var_os("WASABI_CACHE").map(PathBuf::from);
@@ -81,7 +87,7 @@ pub fn record(
     };
     let mut traces: Vec<PathBuf> = traces_in(&out_dir).into_iter().filter(written_since_start).collect();
     traces.sort();
-    Ok(NodeRecording { status, traces })
+    Ok(Recording { status, traces })
 }
 
 /// When the program is a node given by path (e.g. a node 22 beside an older system node), its
@@ -130,7 +136,7 @@ fn wait_for_recording_processes(out_dir: &Path) {
     }
 }
 
-fn traces_in(dir: &Path) -> Vec<PathBuf> {
+pub(super) fn traces_in(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
     entries
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))

@@ -1,11 +1,12 @@
 //! `r3 record [-o DIR] -- node app.mjs ...`: records every module instance of a node program.
 //! `r3 record [-o DIR] app.wasm --invoke F [ARGS...]`: records one module on wasmtime.
+//! `r3 record --browser PAGE.html|URL [-o DIR]`: records a web page in headless Chromium.
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use r3_hooks::Trace;
 use r3_hooks::record::native::{self, Recorder, RecordingModule};
-use r3_hooks::record::node;
+use r3_hooks::record::{browser, node};
 use r3_hooks::wasmtime::{self, Func, Store, Trap, Val, ValType};
 use std::path::{Path, PathBuf};
 
@@ -19,8 +20,27 @@ pub struct RecordArgs {
     /// The program, e.g. `node app.mjs` (node >= 22: recording needs multi-memory); or a module
     /// (.wasm, .wat) recorded on wasmtime: `app.wasm --invoke F [ARGS...]` calls export F with
     /// ARGS (i32/i64 decimal or 0x hex, f32/f64 decimal, inf, nan or nan:0x..., refs: null).
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(
+        required_unless_present = "browser",
+        conflicts_with = "browser",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
     command: Vec<String>,
+    /// Records a web page instead, in headless Chromium: an HTML file (its directory is served
+    /// from http://127.0.0.1) or a URL. The page ends the recording with `R3.done()`.
+    #[arg(long, value_name = "PAGE.html|URL")]
+    browser: Option<String>,
+    /// The Chromium executable for --browser (default: chromium on PATH).
+    #[arg(long, value_name = "PATH")]
+    chromium: Option<PathBuf>,
+    /// The node (>= 22) that drives Chromium for --browser (default: `$R3_NODE`, `node` if new
+    /// enough, else `npx -y node@22`).
+    #[arg(long, value_name = "PATH")]
+    node: Option<PathBuf>,
+    /// Seconds the page gets to call `R3.done()` (--browser, default 60); then its traces end anyway.
+    #[arg(long, value_name = "S")]
+    timeout: Option<u64>,
 }
 
 pub fn run(args: RecordArgs) -> Result<ExitCode> {
@@ -29,11 +49,26 @@ pub fn run(args: RecordArgs) -> Result<ExitCode> {
     }
     let r3 = std::env::current_exe().context("cannot locate the r3 executable")?;
     let instrumenter = node::Instrumenter { executable: r3, args: vec!["instrument".into()] };
-    let recording = node::record(&args.command, &args.output_dir, &instrumenter)?;
+    let recording = match &args.browser {
+        Some(page) => {
+            let options = browser::BrowserOptions {
+                chromium: args.chromium,
+                node: args.node,
+                timeout_secs: args.timeout.unwrap_or(60),
+            };
+            browser::record(page, &args.output_dir, &options, &instrumenter)?
+        }
+        None if args.chromium.is_some() || args.node.is_some() || args.timeout.is_some() => {
+            bail!("--chromium, --node and --timeout go with --browser")
+        }
+        None => node::record(&args.command, &args.output_dir, &instrumenter)?,
+    };
     for trace in &recording.traces {
         eprintln!("r3: {}", summary(trace));
     }
-    if recording.traces.is_empty() {
+    // Exit status 2 of the browser recorder: it could not record, and has said why.
+    let could_record = args.browser.is_none() || recording.status.code() != Some(2);
+    if recording.traces.is_empty() && could_record {
         eprintln!("r3: the program instantiated no WebAssembly module; no trace written");
     }
     Ok(match recording.status.code() {

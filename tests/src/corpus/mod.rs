@@ -123,7 +123,7 @@ impl Runner {
                 return result;
             }
         }
-        let traces = traces_in(&out);
+        let traces = crate::traces_in(&out);
         if traces.is_empty() {
             result.failures.push("record: no trace written".into());
         }
@@ -197,27 +197,9 @@ impl Runner {
         summary: &Path,
         app: &AppResult,
     ) -> Result<(), String> {
-        let merged = replay.join("replay.wasm");
-        let node = [OsStr::new("--engine"), OsStr::new("node"), OsStr::new("--node"), self.node.as_os_str()];
-        let (trace, replay) = (trace.as_os_str(), replay.as_os_str());
         match step {
-            "replay" => r3(
-                &self.r3,
-                &[
-                    OsStr::new("replay"),
-                    trace,
-                    OsStr::new("-o"),
-                    replay,
-                    OsStr::new("--json"),
-                    summary.as_os_str(),
-                ],
-            ),
-            "check-wasmtime" => r3(&self.r3, &[OsStr::new("check"), trace, replay]),
-            "check-node" => r3(&self.r3, &[&[OsStr::new("check")][..], &node, &[trace, replay]].concat()),
-            "run-wasmtime" => self.package(trace, app),
-            "run-node" if !merged.exists() => Err("no replay.wasm".into()),
-            "run-node" => r3(&self.r3, &[&[OsStr::new("run")][..], &node, &[merged.as_os_str()]].concat()),
-            _ => unreachable!("no step {step}"),
+            "run-wasmtime" => self.package(trace.as_os_str(), app),
+            _ => replay_step(&self.r3, &self.node, step, trace, replay, summary),
         }
     }
 
@@ -239,8 +221,40 @@ impl Runner {
             OsStr::new(&source),
             trace,
         ];
-        r3(&self.r3, &args)
+        crate::run_tool(&self.r3, &args)
     }
+}
+
+/// One of [`STEPS`] for `trace` with the `r3` executable: `replay` writes the replay to
+/// `replay` and its sizes to `summary`; `run-wasmtime` runs the merged replay.wasm.
+pub fn replay_step(
+    r3: &Path,
+    node: &Path,
+    step: &str,
+    trace: &Path,
+    replay: &Path,
+    summary: &Path,
+) -> Result<(), String> {
+    let merged = replay.join("replay.wasm");
+    let node = [OsStr::new("--engine"), OsStr::new("node"), OsStr::new("--node"), node.as_os_str()];
+    let (trace, replay) = (trace.as_os_str(), replay.as_os_str());
+    let args = match step {
+        "replay" => vec![
+            OsStr::new("replay"),
+            trace,
+            OsStr::new("-o"),
+            replay,
+            OsStr::new("--json"),
+            summary.as_os_str(),
+        ],
+        "check-wasmtime" => vec![OsStr::new("check"), trace, replay],
+        "check-node" => [&[OsStr::new("check")][..], &node, &[trace, replay]].concat(),
+        _ if !merged.exists() => return Err("no replay.wasm".into()),
+        "run-wasmtime" => vec![OsStr::new("run"), merged.as_os_str()],
+        "run-node" => [&[OsStr::new("run")][..], &node, &[merged.as_os_str()]].concat(),
+        _ => unreachable!("no step {step}"),
+    };
+    crate::run_tool(r3, &args)
 }
 
 /// Moves failures excused by known limits aside and flags limits that no longer fail.
@@ -272,29 +286,6 @@ fn read_trace(path: &Path) -> Result<r3_hooks::trace::Stats, String> {
         return Err(format!("{}: no end event", path.display()));
     }
     Ok(trace.stats())
-}
-
-fn traces_in(dir: &Path) -> Vec<PathBuf> {
-    let mut traces: Vec<PathBuf> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-        .filter(|path| path.extension().is_some_and(|ext| ext == "r3"))
-        .collect();
-    traces.sort();
-    traces
-}
-
-/// Runs `r3 ARGS`; the last lines of its stderr if it fails.
-fn r3(r3: &Path, args: &[&OsStr]) -> Result<(), String> {
-    let output =
-        Command::new(r3).args(args).output().map_err(|error| format!("{}: {error}", r3.display()))?;
-    if output.status.success() {
-        return Ok(());
-    }
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let tail: Vec<&str> = stderr.lines().rev().take(8).collect();
-    Err(tail.into_iter().rev().collect::<Vec<_>>().join("\n"))
 }
 
 /// slug → package (`name@version`) from the corpus's manifest.tsv.
