@@ -3,7 +3,7 @@
 //! and instruments every module the page compiles (by calling back into the `r3` executable,
 //! like the node preload); at the end it collects the traces from the page and writes them.
 
-use super::node::{Instrumenter, RecordError, Recording, traces_in};
+use super::node::{Instrumenter, RecordError, Recording, traces_written_since};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -57,13 +57,7 @@ pub fn record(
         .map_err(|source| RecordError::Start { program: node.join(" "), source });
     let _ = std::fs::remove_dir_all(&work);
     let status = status?;
-    // Written by this run: a trace of the same name from an earlier run may be overwritten.
-    let mut traces: Vec<PathBuf> = traces_in(&out_dir)
-        .into_iter()
-        .filter(|trace| trace.metadata().and_then(|meta| meta.modified()).is_ok_and(|time| time >= started))
-        .collect();
-    traces.sort();
-    Ok(Recording { status, traces })
+    Ok(Recording { status, traces: traces_written_since(&out_dir, started) })
 }
 
 /// The driver's environment variable for the page: a file to serve, or a URL to load.

@@ -81,13 +81,7 @@ pub fn record(
     }
     let _ = std::fs::remove_dir_all(&work);
     let status = status?;
-    // Traces of an earlier recording into the same folder are not this run's, unless rewritten.
-    let written_since_start = |trace: &PathBuf| {
-        trace.metadata().and_then(|meta| meta.modified()).is_ok_and(|modified| modified >= started)
-    };
-    let mut traces: Vec<PathBuf> = traces_in(&out_dir).into_iter().filter(written_since_start).collect();
-    traces.sort();
-    Ok(Recording { status, traces })
+    Ok(Recording { status, traces: traces_written_since(&out_dir, started) })
 }
 
 /// When the program is a node given by path (e.g. a node 22 beside an older system node), its
@@ -136,10 +130,18 @@ fn wait_for_recording_processes(out_dir: &Path) {
     }
 }
 
-pub(super) fn traces_in(dir: &Path) -> Vec<PathBuf> {
+/// The traces in `dir` written since `started`, sorted: those of an earlier recording into the
+/// same folder are not this run's, unless rewritten.
+pub(super) fn traces_written_since(dir: &Path, started: std::time::SystemTime) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
-    entries
+    let written_since_start = |path: &PathBuf| {
+        path.metadata().and_then(|meta| meta.modified()).is_ok_and(|modified| modified >= started)
+    };
+    let mut traces: Vec<PathBuf> = entries
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))
         .filter(|path| path.extension().is_some_and(|ext| ext == "r3"))
-        .collect()
+        .filter(written_since_start)
+        .collect();
+    traces.sort();
+    traces
 }
