@@ -134,3 +134,4 @@ pub fn failures_over_corpus(check: impl Fn(&Path, &str) -> Result<(), String> + 
     failures.sort();
     failures.into_iter().map(|(_, failure)| failure).collect()
 }
+pub mod fuzz;
