@@ -135,3 +135,4 @@ pub fn failures_over_corpus(check: impl Fn(&Path, &str) -> Result<(), String> + 
     failures.into_iter().map(|(_, failure)| failure).collect()
 }
 pub mod fuzz;
+pub mod hostile;

@@ -10,7 +10,7 @@ mod replay;
 mod roundtrip;
 
 pub use instrument::instrument;
-pub use replay::record_replay_check;
+pub use replay::{record_generated, record_replay_check};
 pub use roundtrip::roundtrip;
 
 use arbitrary::Unstructured;

@@ -31,6 +31,13 @@ pub fn record_replay_check(data: &[u8]) -> Result<(), String> {
     checked.map_err(|error| format!("{error} (files in {})", dir.keep().display()))
 }
 
+/// Records the module and host that `data` generates into `dir` (`fuzz.wasm`, `fuzz-0.r3`);
+/// the trace, if the instance lived and the recording ended.
+pub fn record_generated(dir: &Path, data: &[u8]) -> Result<Option<std::path::PathBuf>, String> {
+    let Some((bytes, mut input)) = super::generate(data, Some(TERMINATION_FUEL)) else { return Ok(None) };
+    record(dir, &bytes, &mut input)
+}
+
 fn record_and_check(dir: &Path, bytes: &[u8], input: &mut arbitrary::Unstructured) -> Result<(), String> {
     let Some(trace_path) = record(dir, bytes, input)? else { return Ok(()) };
     let recorded = check::read_trace(&trace_path).map_err(|error| error.to_string())?;
