@@ -2,6 +2,7 @@
 //! `r3-replay/tests/hostile.rs`): every module the spec suite calls malformed or invalid, and
 //! truncated and bit-flipped copies of good files, with the verdict a command must give them.
 
+use rayon::prelude::*;
 use std::process::Output;
 use wast::parser::{self, ParseBuffer};
 use wast::{QuoteWat, Wast, WastDirective};
@@ -71,8 +72,8 @@ pub enum Verdict {
     Refused,
 }
 
-/// Exit 0, or exit 1 with an `error:` line that names where the input is wrong (one of
-/// `places`, e.g. `offset` or `event`); anything else, a panic above all, is an error.
+/// Exit 0, or exit 1 with a message that names where the input is wrong (one of `places`,
+/// e.g. `offset` or `event`); anything else, a panic above all, is an error.
 pub fn verdict(output: &Output, places: &[&str]) -> Result<Verdict, String> {
     let stderr = String::from_utf8_lossy(&output.stderr);
     if stderr.contains("panicked") {
@@ -80,10 +81,20 @@ pub fn verdict(output: &Output, places: &[&str]) -> Result<Verdict, String> {
     }
     match output.status.code() {
         Some(0) => Ok(Verdict::Accepted),
-        Some(1) if stderr.contains("error:") && places.iter().any(|place| stderr.contains(place)) => {
-            Ok(Verdict::Refused)
-        }
+        Some(1) if places.iter().any(|place| stderr.contains(place)) => Ok(Verdict::Refused),
         Some(1) => Err(format!("refused without naming where ({}): {stderr}", places.join(" or "))),
         code => Err(format!("exit status {code:?}: {stderr}")),
     }
+}
+
+/// `handle`'s verdict on every input, two at a time; fails listing every input it mishandled.
+pub fn verdicts(inputs: &[Input], handle: impl Fn(&Input) -> Result<Verdict, String> + Sync + Send) -> Vec<Verdict> {
+    let results: Vec<Result<Verdict, String>> = inputs.par_iter().map(handle).collect();
+    let failures: Vec<String> = inputs
+        .iter()
+        .zip(&results)
+        .filter_map(|(input, result)| Some(format!("{}: {}", input.name, result.as_ref().err()?)))
+        .collect();
+    assert!(failures.is_empty(), "{} of {} inputs mishandled:\n{}", failures.len(), inputs.len(), failures.join("\n"));
+    results.into_iter().flatten().collect()
 }

@@ -3,7 +3,6 @@
 //! naming the offset, never panics, and writes either both outputs, valid, or nothing.
 
 use assert_cmd::Command;
-use rayon::prelude::*;
 use std::path::Path;
 use tests::hostile::{self, Input, Verdict};
 
@@ -33,25 +32,13 @@ fn valid_outputs(out: &Path) -> Result<(), String> {
     }
 }
 
-/// Each input's verdict, or the list of inputs that were mishandled.
-fn verdicts(inputs: &[Input]) -> Vec<Verdict> {
-    let results: Vec<Result<Verdict, String>> = inputs.par_iter().map(instrument).collect();
-    let failures: Vec<String> = inputs
-        .iter()
-        .zip(&results)
-        .filter_map(|(input, result)| Some(format!("{}: {}", input.name, result.as_ref().err()?)))
-        .collect();
-    assert!(failures.is_empty(), "{} of {} inputs mishandled:\n{}", failures.len(), inputs.len(), failures.join("\n"));
-    results.into_iter().flatten().collect()
-}
-
 #[test]
 fn every_malformed_and_invalid_spec_module_is_refused_with_its_offset() {
     let modules = hostile::spec_refused_modules();
     assert!(modules.len() > 500, "only {} modules found", modules.len());
     let accepted: Vec<&str> = modules
         .iter()
-        .zip(verdicts(&modules))
+        .zip(hostile::verdicts(&modules, instrument))
         .filter(|(_, verdict)| *verdict == Verdict::Accepted)
         .map(|(module, _)| module.name.as_str())
         .collect();
@@ -68,7 +55,7 @@ fn corrupted_corpus_binaries_are_refused_cleanly_or_instrumented_validly() {
         .collect();
     assert_eq!(inputs.len(), 12, "twelve corpus binaries under 300 kB");
     let copies: Vec<Input> = inputs.iter().flat_map(|input| hostile::corruptions(input, 4)).collect();
-    let refused = verdicts(&copies).into_iter().filter(|verdict| *verdict == Verdict::Refused).count();
+    let refused = hostile::verdicts(&copies, instrument).into_iter().filter(|verdict| *verdict == Verdict::Refused).count();
     // Most truncations cut a section short; some flips only change an immediate.
     assert!(refused >= copies.len() / 3, "only {refused} of {} corrupted copies refused", copies.len());
 }
