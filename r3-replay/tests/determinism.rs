@@ -25,11 +25,8 @@ fn same_outputs(program: &str, command: impl Fn(&Path) -> Vec<String>) -> Vec<(P
         .enumerate()
         .map(|(run, threads)| {
             let out = root.path().join(format!("run-{run}"));
-            let output = Command::new(program)
-                .args(command(&out))
-                .env("RAYON_NUM_THREADS", threads)
-                .output()
-                .unwrap();
+            let output =
+                Command::new(program).args(command(&out)).env("RAYON_NUM_THREADS", threads).output().unwrap();
             assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
             files(&out)
         })
@@ -58,7 +55,8 @@ fn generated_recording(dir: &Path) -> PathBuf {
         .iter()
         .map(|run| {
             let data = tests::fuzz::seed_bytes("determinism", 3, 4096);
-            let trace = tests::fuzz::record_generated(&dir.join(run), &data).unwrap().expect("seed 3 records");
+            let trace =
+                tests::fuzz::record_generated(&dir.join(run), &data).unwrap().expect("seed 3 records");
             let bytes = std::fs::read(&trace).unwrap();
             (trace, bytes)
         })
@@ -76,17 +74,36 @@ fn recordings_replays_and_instrumentation_are_byte_identical() {
     let module = trace.with_file_name("fuzz.wasm").display().to_string();
     let trace = trace.display().to_string();
     let replay = same_outputs(r3, |out| {
-        vec!["replay".into(), trace.clone(), "-o".into(), out.display().to_string(), "--module".into(), module.clone()]
+        vec![
+            "replay".into(),
+            trace.clone(),
+            "-o".into(),
+            out.display().to_string(),
+            "--module".into(),
+            module.clone(),
+        ]
     });
     assert!(names(&replay).contains(&&PathBuf::from("host.wasm")));
 
     let fib = example("fib.wat");
-    let record = |out: &Path| vec!["record".into(), "-o".into(), out.display().to_string(), fib.clone(), "--invoke".into(), "fib".into(), "30".into()];
+    let record = |out: &Path| {
+        vec![
+            "record".into(),
+            "-o".into(),
+            out.display().to_string(),
+            fib.clone(),
+            "--invoke".into(),
+            "fib".into(),
+            "30".into(),
+        ]
+    };
     let recorded = same_outputs(r3, record);
     assert!(names(&recorded).contains(&&PathBuf::from("fib-0.r3")));
 
     // `wasabi --hooks r3`, as built into r3 (`wasabi/tests/cli.rs` covers the other hooks).
     let fib = example("fib.wasm");
-    let instrumented = same_outputs(r3, |out| vec!["instrument".into(), "-o".into(), out.display().to_string(), fib.clone()]);
+    let instrumented = same_outputs(r3, |out| {
+        vec!["instrument".into(), "-o".into(), out.display().to_string(), fib.clone()]
+    });
     assert_eq!(instrumented.len(), 2, "fib.wasm and fib.wasabi.js");
 }

@@ -26,7 +26,8 @@ fn record_refuses_every_malformed_and_invalid_spec_module_with_its_offset() {
         let path = dir.path().join("input.wasm");
         std::fs::write(&path, &module.bytes).map_err(|error| error.to_string())?;
         let out = dir.path().join("out");
-        let output = r3(&[Path::new("record"), Path::new("-o"), &out, &path, Path::new("--invoke"), Path::new("f")])?;
+        let output =
+            r3(&[Path::new("record"), Path::new("-o"), &out, &path, Path::new("--invoke"), Path::new("f")])?;
         let verdict = hostile::verdict(&output, &["offset"])?;
         match tests::wasm_files(&out).is_empty() && !out.join("input-0.r3").exists() {
             true => Ok(verdict),
@@ -49,7 +50,8 @@ fn recording(dir: &Path) -> (PathBuf, PathBuf) {
         .expect("a seed records at least 12 events");
     let replay = dir.join("replay");
     let module = trace.with_file_name("fuzz.wasm");
-    let output = r3(&[Path::new("replay"), &trace, Path::new("-o"), &replay, Path::new("--module"), &module]).unwrap();
+    let output =
+        r3(&[Path::new("replay"), &trace, Path::new("-o"), &replay, Path::new("--module"), &module]).unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     (trace, replay)
 }
@@ -65,7 +67,9 @@ fn replay_and_check(input: &Input, module: &Path, replay: &Path) -> Result<Verdi
     let written = ["host.wasm", "fuzz.wasm", "run.mjs"].map(|file| out.join(file).is_file());
     match verdict {
         Verdict::Refused if out.exists() => return Err("refused, but wrote the output folder".into()),
-        Verdict::Accepted if written.contains(&false) => return Err(format!("accepted, but wrote {written:?}")),
+        Verdict::Accepted if written.contains(&false) => {
+            return Err(format!("accepted, but wrote {written:?}"));
+        }
         _ => {}
     }
     let output = r3(&[Path::new("check"), &trace, replay])?;

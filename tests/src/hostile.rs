@@ -59,8 +59,14 @@ pub fn corruptions(input: &Input, count: usize) -> Vec<Input> {
         if let Some(byte) = flipped.get_mut(at) {
             *byte ^= bit;
         }
-        copies.push(Input { name: format!("{}, truncated to {at} bytes", input.name), bytes: input.bytes[..at].to_vec() });
-        copies.push(Input { name: format!("{}, bit {bit:#04x} of byte {at} flipped", input.name), bytes: flipped });
+        copies.push(Input {
+            name: format!("{}, truncated to {at} bytes", input.name),
+            bytes: input.bytes[..at].to_vec(),
+        });
+        copies.push(Input {
+            name: format!("{}, bit {bit:#04x} of byte {at} flipped", input.name),
+            bytes: flipped,
+        });
     }
     copies
 }
@@ -88,13 +94,22 @@ pub fn verdict(output: &Output, places: &[&str]) -> Result<Verdict, String> {
 }
 
 /// `handle`'s verdict on every input, two at a time; fails listing every input it mishandled.
-pub fn verdicts(inputs: &[Input], handle: impl Fn(&Input) -> Result<Verdict, String> + Sync + Send) -> Vec<Verdict> {
+pub fn verdicts(
+    inputs: &[Input],
+    handle: impl Fn(&Input) -> Result<Verdict, String> + Sync + Send,
+) -> Vec<Verdict> {
     let results: Vec<Result<Verdict, String>> = inputs.par_iter().map(handle).collect();
     let failures: Vec<String> = inputs
         .iter()
         .zip(&results)
         .filter_map(|(input, result)| Some(format!("{}: {}", input.name, result.as_ref().err()?)))
         .collect();
-    assert!(failures.is_empty(), "{} of {} inputs mishandled:\n{}", failures.len(), inputs.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} inputs mishandled:\n{}",
+        failures.len(),
+        inputs.len(),
+        failures.join("\n")
+    );
     results.into_iter().flatten().collect()
 }

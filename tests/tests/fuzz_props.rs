@@ -47,7 +47,13 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 fn check(name: &str) {
     let (_, property) = fuzz::PROPERTIES.iter().find(|(known, _)| *known == name).expect("a known property");
     let failures = failures(name, *property);
-    assert!(failures.is_empty(), "{} of {} seeds fail:\n{}", failures.len(), seeds().count(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} seeds fail:\n{}",
+        failures.len(),
+        seeds().count(),
+        failures.join("\n")
+    );
 }
 
 /// The seeds are not vacuous: nearly all of them make a module with functions to call.

@@ -55,7 +55,10 @@ fn corrupted_corpus_binaries_are_refused_cleanly_or_instrumented_validly() {
         .collect();
     assert_eq!(inputs.len(), 12, "twelve corpus binaries under 300 kB");
     let copies: Vec<Input> = inputs.iter().flat_map(|input| hostile::corruptions(input, 4)).collect();
-    let refused = hostile::verdicts(&copies, instrument).into_iter().filter(|verdict| *verdict == Verdict::Refused).count();
+    let refused = hostile::verdicts(&copies, instrument)
+        .into_iter()
+        .filter(|verdict| *verdict == Verdict::Refused)
+        .count();
     // Most truncations cut a section short; some flips only change an immediate.
     assert!(refused >= copies.len() / 3, "only {refused} of {} corrupted copies refused", copies.len());
 }
@@ -64,12 +67,19 @@ fn corrupted_corpus_binaries_are_refused_cleanly_or_instrumented_validly() {
 /// and call signatures of an instruction before validating it, and panicked on invalid bodies.
 #[test]
 fn invalid_bodies_are_errors_not_panics() {
-    for body in ["i32.add drop", "br 5", "call 99", "i32.const 0 call_indirect (type 7)", "else", "f32.const 0 br_table 3"]
-    {
+    for body in [
+        "i32.add drop",
+        "br 5",
+        "call 99",
+        "i32.const 0 call_indirect (type 7)",
+        "else",
+        "f32.const 0 br_table 3",
+    ] {
         let Ok(bytes) = wat::parse_str(format!("(module (table 1 funcref) (func {body}))")) else {
             panic!("`{body}` does not parse")
         };
-        let result = std::panic::catch_unwind(|| wasabi::instrument(&bytes, &wasabi::HookSet::all()).map(|_| ()));
+        let result =
+            std::panic::catch_unwind(|| wasabi::instrument(&bytes, &wasabi::HookSet::all()).map(|_| ()));
         let error = result.unwrap_or_else(|_| panic!("`{body}` panicked")).expect_err(body);
         assert!(error.to_string().contains("offset"), "`{body}`: {error}");
     }

@@ -44,7 +44,9 @@ pub fn value(input: &mut Unstructured, ty: &ValType) -> Val {
 /// or global is fresh with its type's defaults.
 pub fn import(mut store: impl AsContextMut, ty: &ExternType, answers: &Answers) -> Result<Extern, String> {
     let ExternType::Func(func) = ty else {
-        return ty.default_value(&mut store).map_err(|error| format!("cannot provide import {ty:?}: {error}"));
+        return ty
+            .default_value(&mut store)
+            .map_err(|error| format!("cannot provide import {ty:?}: {error}"));
     };
     let answers = answers.clone();
     let results: Vec<ValType> = func.results().collect();

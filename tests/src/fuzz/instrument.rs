@@ -51,13 +51,20 @@ pub(super) fn exported_functions(module: &Module) -> Vec<(String, wasmtime::Func
 
 /// The outcome of instantiation, of every call up to the first that exhausted fuel or stack,
 /// and the exported globals and memories after the last.
-fn run(module: &Module, calls: &[(String, Vec<Val>)], answers: &[u8], fuel: u64) -> Result<Vec<String>, String> {
+fn run(
+    module: &Module,
+    calls: &[(String, Vec<Val>)],
+    answers: &[u8],
+    fuel: u64,
+) -> Result<Vec<String>, String> {
     let mut store = Store::new(engine(), ());
     let answers = Answers::new(answers);
     let imports = module
         .imports()
         .map(|import| match import.module() {
-            HOOK_MODULE => Ok(Extern::Func(Func::new(&mut store, import.ty().unwrap_func().clone(), |_, _, _| Ok(())))),
+            HOOK_MODULE => {
+                Ok(Extern::Func(Func::new(&mut store, import.ty().unwrap_func().clone(), |_, _, _| Ok(()))))
+            }
             _ => host::import(&mut store, &import.ty(), &answers),
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -83,12 +90,16 @@ fn run(module: &Module, calls: &[(String, Vec<Val>)], answers: &[u8], fuel: u64)
 
 /// Exported globals by value, exported memories by size and contents.
 fn exported_state(store: &mut Store<()>, instance: &Instance) -> Vec<String> {
-    let exports: Vec<(String, Extern)> =
-        instance.exports(&mut *store).map(|export| (export.name().to_string(), export.into_extern())).collect();
+    let exports: Vec<(String, Extern)> = instance
+        .exports(&mut *store)
+        .map(|export| (export.name().to_string(), export.into_extern()))
+        .collect();
     exports
         .into_iter()
         .filter_map(|(name, export)| match export {
-            Extern::Global(global) => Some(format!("global {name}: {}", host::show(&global.get(&mut *store)))),
+            Extern::Global(global) => {
+                Some(format!("global {name}: {}", host::show(&global.get(&mut *store))))
+            }
             Extern::Memory(memory) => {
                 let data = memory.data(&*store);
                 Some(format!("memory {name}: {} bytes, sha256 {}", data.len(), super::sha256_hex(data)))

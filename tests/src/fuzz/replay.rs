@@ -64,7 +64,11 @@ fn engine() -> &'static Engine {
 
 /// Records the host's calls into `dir`; the trace, or `None` if there is none to replay:
 /// instantiation failed (the start function trapped) or the recording stopped.
-fn record(dir: &Path, bytes: &[u8], input: &mut arbitrary::Unstructured) -> Result<Option<std::path::PathBuf>, String> {
+fn record(
+    dir: &Path,
+    bytes: &[u8],
+    input: &mut arbitrary::Unstructured,
+) -> Result<Option<std::path::PathBuf>, String> {
     let module = RecordingModule::new(engine(), bytes, Some("fuzz"))
         .map_err(|error| format!("cannot be recorded: {error}"))?;
     let mut store = Store::new(engine(), ());
@@ -91,7 +95,10 @@ fn record(dir: &Path, bytes: &[u8], input: &mut arbitrary::Unstructured) -> Resu
     instance.finish(&mut store).map(Some).map_err(|error| format!("cannot finish the recording: {error}"))
 }
 
-fn exported_functions(store: &mut Store<()>, instance: &RecordedInstance) -> Vec<(String, wasmtime::FuncType)> {
+fn exported_functions(
+    store: &mut Store<()>,
+    instance: &RecordedInstance,
+) -> Vec<(String, wasmtime::FuncType)> {
     instance
         .exports()
         .iter()
@@ -109,7 +116,9 @@ fn call(store: &mut Store<()>, instance: &RecordedInstance, name: &str, args: &[
 /// Whether a call ran out of stack: recorded code uses more of it per frame than the replayed
 /// original, so the replay may get deeper, and the runs are not comparable.
 fn ran_out_of_stack(events: &[Event]) -> bool {
-    events.iter().any(|event| matches!(event, Event::ExportTrap { message } if message.contains("call stack exhausted")))
+    events.iter().any(
+        |event| matches!(event, Event::ExportTrap { message } if message.contains("call stack exhausted")),
+    )
 }
 
 /// The two-module form with the original recorded: the same trace, every segment as recorded.
