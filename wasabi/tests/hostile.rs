@@ -6,13 +6,18 @@ use assert_cmd::Command;
 use std::path::Path;
 use tests::hostile::{self, Input, Verdict};
 
-/// Instruments `input` into a fresh folder; its verdict, with the outputs checked.
+/// Instruments `input` into a fresh folder with every hook; its verdict, outputs checked.
 fn instrument(input: &Input) -> Result<Verdict, String> {
+    instrument_with(input, &[])
+}
+
+fn instrument_with(input: &Input, hooks: &[&str]) -> Result<Verdict, String> {
     let dir = tempfile::tempdir().map_err(|error| error.to_string())?;
     let path = dir.path().join("input.wasm");
     std::fs::write(&path, &input.bytes).map_err(|error| error.to_string())?;
     let out = dir.path().join("out");
-    let output = Command::new(env!("CARGO_BIN_EXE_wasabi")).arg("-o").arg(&out).arg(&path).output();
+    let output =
+        Command::new(env!("CARGO_BIN_EXE_wasabi")).args(hooks).arg("-o").arg(&out).arg(&path).output();
     let output = output.map_err(|error| error.to_string())?;
     let verdict = hostile::verdict(&output, &["offset"])?;
     match verdict {
@@ -55,12 +60,13 @@ fn corrupted_corpus_binaries_are_refused_cleanly_or_instrumented_validly() {
         .collect();
     assert_eq!(inputs.len(), 12, "twelve corpus binaries under 300 kB");
     let copies: Vec<Input> = inputs.iter().flat_map(|input| hostile::corruptions(input, 4)).collect();
-    let refused = hostile::verdicts(&copies, instrument)
-        .into_iter()
-        .filter(|verdict| *verdict == Verdict::Refused)
-        .count();
-    // Most truncations cut a section short; some flips only change an immediate.
-    assert!(refused >= copies.len() / 3, "only {refused} of {} corrupted copies refused", copies.len());
+    // All hooks, and the recording instrumentation (`--hooks r3`), which walks bodies its own way.
+    for hooks in [&[][..], &["--hooks", "r3"]] {
+        let verdicts = hostile::verdicts(&copies, |input| instrument_with(input, hooks));
+        let refused = verdicts.into_iter().filter(|verdict| *verdict == Verdict::Refused).count();
+        // Most truncations cut a section short; some flips only change an immediate.
+        assert!(refused >= copies.len() / 3, "{hooks:?}: only {refused} of {} copies refused", copies.len());
+    }
 }
 
 /// Found by the corrupted corpus binaries: the instrumenter read operand types, branch labels
