@@ -76,6 +76,30 @@ pub fn calls(exports: &[(String, wasmtime::FuncType)], input: &mut Unstructured)
         .collect()
 }
 
+/// What the host changes between calls, as the input picks: a few bytes of an exported
+/// memory, the value of an exported mutable global; the recorder must see both.
+pub fn write_exports(mut store: impl AsContextMut, exports: &[(String, Extern)], input: &mut Unstructured) {
+    for (_, export) in exports {
+        if !input.arbitrary::<bool>().unwrap_or_default() {
+            continue;
+        }
+        match export {
+            Extern::Memory(memory) => {
+                let size = memory.data_size(&store);
+                let at = input.int_in_range(0..=size).unwrap_or_default();
+                let bytes = input.bytes(size.saturating_sub(at).min(16)).unwrap_or_default();
+                // In bounds by construction; a failed write would only mean nothing changed.
+                let _ = memory.write(&mut store, at, bytes);
+            }
+            Extern::Global(global) if global.ty(&store).mutability().is_var() => {
+                let value = value(input, global.ty(&store).content());
+                let _ = global.set(&mut store, value);
+            }
+            _ => {}
+        }
+    }
+}
+
 /// A value as runs can compare it: numbers by bits, references only null or not (their
 /// identity belongs to one store).
 pub fn show(value: &Val) -> String {

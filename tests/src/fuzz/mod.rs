@@ -50,21 +50,23 @@ pub fn config() -> wasm_smith::Config {
         // 16 pages: the recorder doubles memory for its shadow, and modules are many.
         max_memory32_bytes: 16 << 16,
         max_table_elements: 1_000,
+        min_funcs: 2,
         max_funcs: 20,
         max_instructions: 200,
         ..wasm_smith::Config::default()
     }
 }
 
-/// The generated module's bytes, and what is left of the input for the host to use.
+/// The generated module's bytes, and the input for the host: the last quarter (at most 1 KiB),
+/// kept apart because wasm-smith would use up every byte it is given.
 pub fn generate<'a>(data: &'a [u8], fuel: Option<u32>) -> Option<(Vec<u8>, Unstructured<'a>)> {
-    let mut input = Unstructured::new(data);
-    let mut module = wasm_smith::Module::new(config(), &mut input).ok()?;
+    let (module_data, host_data) = data.split_at(data.len() - (data.len() / 4).min(1024));
+    let mut module = wasm_smith::Module::new(config(), &mut Unstructured::new(module_data)).ok()?;
     if let Some(fuel) = fuel {
         // Generated loops may never end; this makes them trap deterministically instead.
         module.ensure_termination(fuel).ok()?;
     }
-    Some((module.to_bytes(), input))
+    Some((module.to_bytes(), Unstructured::new(host_data)))
 }
 
 /// The fuzzer input for a bounded test's seed: `len` bytes of SHA-256 in counter mode, the

@@ -85,6 +85,7 @@ fn record(
         Err(error) => return Err(format!("cannot instantiate recorded: {error}")),
     };
     for (name, args) in host::calls(&exported_functions(&mut store, &instance), input) {
+        host::write_exports(&mut store, instance.exports(), input);
         call(&mut store, &instance, &name, &args);
     }
     // docs/trace-format.md, "Known limits": memory 0 grown so close to 4 GiB that its shadow
