@@ -228,3 +228,5 @@ pub fn replay_all(r3: &Path, dir: &Path) -> Vec<(&'static str, String, String)> 
     }
     failed
 }
+pub mod fuzz;
+pub mod hostile;

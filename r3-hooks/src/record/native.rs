@@ -73,10 +73,14 @@ pub enum NativeError {
     Finished,
 }
 
-/// Reads a module file, binary or text format.
+/// Reads a module file, binary or text format; a `.wasm` file is binary, so that a malformed
+/// one is reported at its offset rather than as text that does not parse.
 pub fn read_module(path: &Path) -> Result<Vec<u8>, NativeError> {
     let bytes =
         std::fs::read(path).map_err(|source| NativeError::Read { path: path.to_path_buf(), source })?;
+    if path.extension().is_some_and(|ext| ext == "wasm") {
+        return Ok(bytes);
+    }
     wat::parse_bytes(&bytes).map(|module| module.into_owned()).map_err(|mut error| {
         error.set_path(path);
         NativeError::Text { path: path.to_path_buf(), message: error.to_string() }

@@ -387,8 +387,10 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
         let id = OpId::of(&op);
         let family = id.info().family;
         if family == Family::Control {
+            // Before labels and indices are used: in an invalid body they may not exist.
+            self.validate(offset, &op)?;
             self.control(&op, offset, end, live)?;
-        } else if live && self.enabled(family_hook(family)) {
+        } else if live && family != Family::Unsupported && self.enabled(family_hook(family)) {
             self.value_op(id, &op, offset, end)?;
         } else {
             self.validate(offset, &op)?;
@@ -468,7 +470,10 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
         let (pops, pushes) = op.operator_arity(&*validator).unwrap_or((0, 0));
         let inputs = stack_types(validator, pops as usize);
         validator.op(offset, op)?;
-        let outputs = stack_types(validator, pushes as usize);
+        // Operands are missing only in an invalid body, which the validator has just refused.
+        let typed = "a valid instruction in reachable code has typed operands";
+        let inputs = inputs.expect(typed);
+        let outputs = stack_types(validator, pushes as usize).expect(typed);
         if !is_polymorphic(id.info().family) {
             remember_fixed_types(id, &inputs, &outputs);
         } else if needs_site_type(op) {
@@ -633,12 +638,10 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
                     self.location();
                     self.call(hook);
                 }
-                self.validate(offset, op)?;
                 self.copy(op, offset, end);
                 self.mark_unreachable();
             }
             Operator::Nop => {
-                self.validate(offset, op)?;
                 if live && self.enabled(Hook::Nop) {
                     let hook = self.pass.hook(HookKey::new(Kind::Nop));
                     self.location();
@@ -664,7 +667,6 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
                 if live && self.enabled(Hook::End) {
                     self.end_hook(&block, self.instr);
                 }
-                self.validate(offset, op)?;
                 self.copy(op, offset, end);
                 let top = self.blocks.last_mut().expect("validated: else inside if");
                 top.unreachable = false;
@@ -688,7 +690,6 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
                 if live && self.enabled(Hook::End) {
                     self.end_hook(&block, self.instr);
                 }
-                self.validate(offset, op)?;
                 self.copy(op, offset, end);
                 self.blocks.pop();
                 self.pass.close_block(block.ordinal, self.instr);
@@ -698,7 +699,6 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
                     self.br_hook(Kind::Br, relative_depth, None);
                     self.end_hooks_for_branch(relative_depth);
                 }
-                self.validate(offset, op)?;
                 self.copy(op, offset, end);
                 self.mark_unreachable();
             }
@@ -706,14 +706,12 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
                 if live {
                     self.br_if(relative_depth);
                 }
-                self.validate(offset, op)?;
                 self.copy(op, offset, end);
             }
             Operator::BrTable { ref targets } => {
                 if live && self.enabled(Hook::BrTable) {
                     self.br_table_hook(targets)?;
                 }
-                self.validate(offset, op)?;
                 self.copy(op, offset, end);
                 self.mark_unreachable();
             }
@@ -724,7 +722,6 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
                     }
                     self.end_hooks_for_branch(self.blocks.len() as u32 - 1);
                 }
-                self.validate(offset, op)?;
                 self.copy(op, offset, end);
                 self.mark_unreachable();
             }
@@ -736,7 +733,6 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
     }
 
     fn open(&mut self, op: &Operator<'a>, offset: u64, end: u64, kind: BlockKind) -> Result<()> {
-        self.validate(offset, op)?;
         self.copy(op, offset, end);
         let (ordinal, block_end) = self.pass.open_block();
         let parent_node = self.blocks.last().map_or(-1, |parent| parent.node as i64);
@@ -891,7 +887,6 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
     ) -> Result<()> {
         let (pre, post) = (live && self.enabled(Hook::CallPre), live && self.enabled(Hook::CallPost));
         if !pre && !post {
-            self.validate(offset, op)?;
             self.copy(op, offset, end);
             return Ok(());
         }
@@ -910,7 +905,6 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
                 None => self.call_indirect_pre(op, &inputs),
             }
         }
-        self.validate(offset, op)?;
         self.copy(op, offset, end);
         if post {
             let hook = self.pass.hook(HookKey { kind: Kind::CallPost, types: outputs.clone() });
@@ -963,18 +957,12 @@ pub fn variable_slot(id: OpId, ty: Ty) -> usize {
     id as usize * Ty::COUNT + ty as usize
 }
 
-/// Types of the top `count` operands, bottom first. Only asked in reachable code, where the
-/// validator knows every type.
-fn stack_types(validator: &FuncValidator<ValidatorResources>, count: usize) -> TypeList {
+/// Types of the top `count` operands, bottom first. In reachable code of a valid body the
+/// validator knows every type; `None` if an operand is missing (the body is invalid).
+fn stack_types(validator: &FuncValidator<ValidatorResources>, count: usize) -> Option<TypeList> {
     (0..count)
         .rev()
-        .map(|depth| {
-            validator
-                .get_operand_type(depth)
-                .flatten()
-                .and_then(Ty::from_parser)
-                .expect("operand types are known in reachable code")
-        })
+        .map(|depth| validator.get_operand_type(depth).flatten().and_then(Ty::from_parser))
         .collect()
 }
 
