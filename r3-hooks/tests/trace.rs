@@ -1,7 +1,7 @@
 //! The trace format: both encodings carry every value bit-exactly and convert losslessly;
 //! broken traces are errors that name the event.
 
-use r3_hooks::trace::{Encoding, TraceError};
+use r3_hooks::trace::{Encoding, TraceError, ValueType};
 use r3_hooks::{Event, Header, Trace, Value};
 
 fn sample() -> Trace {
@@ -18,6 +18,7 @@ fn sample() -> Trace {
         Value::FuncRef(Some(7)),
         Value::ExternRef(Some(u64::MAX)),
         Value::ExternRef(None),
+        Value::Foreign(u64::MAX),
     ];
     trace.events = vec![
         Event::ExportCall { func: 3, name: "main \"quoted\" ✓".into(), args: values.clone() },
@@ -29,6 +30,11 @@ fn sample() -> Trace {
         Event::GlobalSet { global: 5, value: Value::F32(0xffc0_0000) },
         Event::ImportReturn { func: 0, results: values },
         Event::ImportThrow { func: 1 },
+        Event::Foreign { id: 0, params: vec![ValueType::I64, ValueType::V128], results: vec![ValueType::FuncRef] },
+        Event::TableSet { table: 0, index: 1, value: Value::Foreign(0) },
+        Event::ForeignCall { id: 0, args: vec![Value::I64(-1), Value::V128([0xff; 16])] },
+        Event::ForeignReturn { id: 0, results: vec![Value::Foreign(0)] },
+        Event::ForeignThrow { id: 0 },
         Event::ExportThrow,
         Event::ExportCall { func: 3, name: "main".into(), args: vec![] },
         Event::ExportTrap { message: "unreachable".into() },
@@ -79,16 +85,19 @@ fn broken_traces_name_the_event() {
     }
     let binary = sample().to_bytes(Encoding::Binary);
     let truncated = &binary[..binary.len() - 3];
-    assert!(matches!(Trace::read(truncated), Err(TraceError::Event { index: 13, .. })));
-    let newer = text.replacen("\"version\":1", "\"version\":2", 1);
-    assert!(matches!(Trace::read(newer.as_bytes()), Err(TraceError::Version { found: 2 })));
+    assert!(matches!(Trace::read(truncated), Err(TraceError::Event { index: 18, .. })));
+    // Version 2 only added events: version 1 traces are still read.
+    let older = text.replacen("\"version\":2", "\"version\":1", 1);
+    assert_eq!(Trace::read(older.as_bytes()).unwrap().events, sample().events);
+    let newer = text.replacen("\"version\":2", "\"version\":3", 1);
+    assert!(matches!(Trace::read(newer.as_bytes()), Err(TraceError::Version { found: 3 })));
     assert!(matches!(Trace::read(b"garbage"), Err(TraceError::NotATrace(_))));
 }
 
 #[test]
 fn stats_count_kinds_and_reduction() {
     let stats = sample().stats();
-    assert_eq!(stats.events, 14);
+    assert_eq!(stats.events, 19);
     assert_eq!(stats.by_kind["export_call"], 2);
     assert_eq!(stats.memory_bytes, 4);
     assert_eq!(stats.naive_events, Some(1_000_000));

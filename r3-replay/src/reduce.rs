@@ -7,7 +7,7 @@
 //! interval before that. A cursor marks that place: just before the export call that ended
 //! the interval, or at the end of the import call that returned (or threw).
 
-use r3_hooks::trace::{Event, Trace, Value};
+use r3_hooks::trace::{Event, Trace, Value, ValueType};
 use std::collections::BTreeMap;
 use thiserror::Error;
 
@@ -80,6 +80,9 @@ pub struct Replay {
     pub segments: Vec<Segment>,
     /// Calls of each imported function (by function index), in the order the module made them.
     pub imports: BTreeMap<u32, Vec<ImportCall>>,
+    /// The same for each foreign function (by id), and its declared signature.
+    pub foreign: BTreeMap<u64, Vec<ImportCall>>,
+    pub foreign_types: BTreeMap<u64, ForeignType>,
     pub export_calls: Vec<ExportCall>,
     /// Action lists, referenced by index from the items above.
     pub lists: Vec<Vec<Action>>,
@@ -103,16 +106,38 @@ impl Replay {
     }
 }
 
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignType {
+    pub params: Vec<ValueType>,
+    pub results: Vec<ValueType>,
+}
+
+/// What the module called outside itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Callee {
+    Import(u32),
+    Foreign(u64),
+}
+
+impl Callee {
+    fn describe(self) -> String {
+        match self {
+            Callee::Import(func) => format!("import {func}"),
+            Callee::Foreign(id) => format!("foreign function {id}"),
+        }
+    }
+}
+
 enum Frame {
     /// The module runs an export call.
     Export { call: usize },
-    /// The host runs an import call the module made.
-    Import { func: u32, call: ImportRef },
+    /// The host runs an import (or foreign function) call the module made.
+    Import { call: ImportRef },
 }
 
 #[derive(Clone, Copy)]
 struct ImportRef {
-    func: u32,
+    callee: Callee,
     position: usize,
 }
 
@@ -182,11 +207,32 @@ impl Reducer {
             Event::ExportReturn { results } => self.export_end(event, Outcome::Return(results.clone()))?,
             Event::ExportTrap { .. } => self.export_end(event, Outcome::Trap)?,
             Event::ExportThrow => self.export_end(event, Outcome::Throw)?,
-            Event::ImportCall { func, .. } => self.import_call(same_function(*func)),
+            Event::ImportCall { func, .. } => self.import_call(Callee::Import(same_function(*func))),
             Event::ImportReturn { func, results } => {
-                self.import_end(event, same_function(*func), Outcome::Return(results.clone()))?
+                let callee = Callee::Import(same_function(*func));
+                self.import_end(event, callee, Outcome::Return(results.clone()))?
             }
-            Event::ImportThrow { func } => self.import_end(event, same_function(*func), Outcome::Throw)?,
+            Event::ImportThrow { func } => {
+                self.import_end(event, Callee::Import(same_function(*func)), Outcome::Throw)?
+            }
+            Event::Foreign { id, params, results } => {
+                let ty = ForeignType { params: params.clone(), results: results.clone() };
+                if self.replay.foreign_types.insert(*id, ty).is_some() {
+                    return Err(self.error(event, format!("foreign function {id} is declared twice")));
+                }
+            }
+            Event::ForeignCall { id, .. } => {
+                self.declared(event, *id)?;
+                self.import_call(Callee::Foreign(*id))
+            }
+            Event::ForeignReturn { id, results } => {
+                self.declared(event, *id)?;
+                self.import_end(event, Callee::Foreign(*id), Outcome::Return(results.clone()))?
+            }
+            Event::ForeignThrow { id } => {
+                self.declared(event, *id)?;
+                self.import_end(event, Callee::Foreign(*id), Outcome::Throw)?
+            }
             Event::MemoryWrite { memory, addr, bytes } => {
                 self.effect(Effect::MemoryWrite { memory: *memory, addr: *addr, bytes: bytes.clone() })
             }
@@ -213,17 +259,34 @@ impl Reducer {
     /// The list of the host that has control now: the innermost import call, or the top level.
     fn host_list(&self) -> usize {
         match self.frames.last() {
-            Some(Frame::Import { call, .. }) => self.import(*call).actions,
+            Some(Frame::Import { call }) => self.import(*call).actions,
             _ => self.segment,
         }
     }
 
+    fn declared(&self, event: &Event, id: u64) -> Result<(), ReduceError> {
+        if self.replay.foreign_types.contains_key(&id) {
+            return Ok(());
+        }
+        Err(self.error(event, format!("foreign function {id} is not declared before")))
+    }
+
+    fn calls(&mut self, callee: Callee) -> &mut Vec<ImportCall> {
+        match callee {
+            Callee::Import(func) => self.replay.imports.entry(func).or_default(),
+            Callee::Foreign(id) => self.replay.foreign.entry(id).or_default(),
+        }
+    }
+
     fn import(&self, call: ImportRef) -> &ImportCall {
-        &self.replay.imports[&call.func][call.position]
+        match call.callee {
+            Callee::Import(func) => &self.replay.imports[&func][call.position],
+            Callee::Foreign(id) => &self.replay.foreign[&id][call.position],
+        }
     }
 
     fn import_mut(&mut self, call: ImportRef) -> &mut ImportCall {
-        &mut self.replay.imports.get_mut(&call.func).expect("registered import")[call.position]
+        &mut self.calls(call.callee)[call.position]
     }
 
     fn export_call(&mut self, call: ExportCall) {
@@ -264,34 +327,36 @@ impl Reducer {
         self.replay.segments.push(Segment { actions: self.segment, outcome: Outcome::Return(Vec::new()) });
     }
 
-    fn new_import_call(&mut self, func: u32) -> ImportRef {
+    fn new_import_call(&mut self, callee: Callee) -> ImportRef {
         if !self.frames.iter().any(|frame| matches!(frame, Frame::Export { .. })) {
             self.replay.imports_at_instantiation = true;
         }
         let actions = self.replay.lists.len();
         self.replay.lists.push(Vec::new());
-        let calls = self.replay.imports.entry(func).or_default();
-        calls.push(ImportCall { event: self.index, actions, outcome: Outcome::Unfinished });
-        ImportRef { func, position: calls.len() - 1 }
+        let event = self.index;
+        let calls = self.calls(callee);
+        calls.push(ImportCall { event, actions, outcome: Outcome::Unfinished });
+        ImportRef { callee, position: calls.len() - 1 }
     }
 
-    fn import_call(&mut self, func: u32) {
-        let call = self.new_import_call(func);
-        self.frames.push(Frame::Import { func, call });
+    fn import_call(&mut self, callee: Callee) {
+        let call = self.new_import_call(callee);
+        self.frames.push(Frame::Import { call });
     }
 
-    fn import_end(&mut self, event: &Event, func: u32, outcome: Outcome) -> Result<(), ReduceError> {
+    fn import_end(&mut self, event: &Event, callee: Callee, outcome: Outcome) -> Result<(), ReduceError> {
         let call = match self.frames.last() {
-            Some(Frame::Import { func: open, call }) if *open == func => {
+            Some(Frame::Import { call }) if call.callee == callee => {
                 let call = *call;
                 self.frames.pop();
                 call
             }
-            Some(Frame::Import { func: open, .. }) => {
-                return Err(self.error(event, format!("function {open} is the import running, not {func}")));
+            Some(Frame::Import { call }) => {
+                let (open, ended) = (call.callee.describe(), callee.describe());
+                return Err(self.error(event, format!("{open} is the call running, not {ended}")));
             }
             // The call-stack optimisation left out the `import_call`: nothing happened inside.
-            Some(Frame::Export { .. }) | None => self.new_import_call(func),
+            Some(Frame::Export { .. }) | None => self.new_import_call(callee),
         };
         let index = self.index;
         let ended = self.import_mut(call);

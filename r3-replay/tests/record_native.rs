@@ -48,7 +48,7 @@ fn invoke_prints_the_results_and_records_the_call() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(String::from_utf8_lossy(&output.stdout), "3\n");
     let printed = printed(&dir);
-    assert!(printed.starts_with(r#"{"version":1,"module_sha256":""#), "{printed}");
+    assert!(printed.starts_with(r#"{"version":2,"module_sha256":""#), "{printed}");
     assert_eq!(
         events(&printed),
         [

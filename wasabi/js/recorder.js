@@ -466,7 +466,7 @@ var R3 = (function () {
       const e = this.enc;
       e.reserve(MAGIC.length + 5);
       e.raw(MAGIC);
-      e.u32(1); // version
+      e.u32(2); // version (r3-hooks/src/trace/mod.rs)
       e.string(this.sha);
       e.reserve(5);
       e.u32(this.instance);

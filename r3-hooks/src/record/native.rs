@@ -27,6 +27,7 @@
 mod adapter;
 mod calls;
 mod context;
+mod foreign;
 mod link;
 mod metadata;
 mod module;
@@ -37,6 +38,7 @@ pub use module::{OriginalImport, RecordingModule};
 
 use crate::trace::{Header, TraceError, VERSION};
 use context::{Context, Shared, lock};
+use foreign::Foreigners;
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -102,6 +104,7 @@ struct Registry {
     instances: Vec<Shared>,
     /// Modules whose original bytes were written.
     written: HashSet<String>,
+    foreigners: Foreigners,
 }
 
 /// A new instance's module, number and trace path.
@@ -130,6 +133,7 @@ impl Recorder {
             names: HashMap::new(),
             instances: Vec::new(),
             written: HashSet::new(),
+            foreigners: Foreigners::default(),
         };
         Recorder { registry: Arc::new(Mutex::new(registry)) }
     }
@@ -171,8 +175,10 @@ impl Recorder {
         self.write_original(origin)?;
         let header = Header { version: VERSION, module_sha256: origin.sha256.clone(), instance: *number };
         let label = format!("{} instance {number}", origin.name);
-        let ctx = Context::create(label, &header, path.clone(), module.metadata.imported_functions)?;
+        let foreigners = registry(&self.registry).foreigners.clone();
+        let ctx = Context::create(label, &header, path.clone(), module.metadata.imported_functions, foreigners.clone())?;
         let ctx = Arc::new(Mutex::new(ctx));
+        foreigners.add_context(&ctx);
         match instantiate_linked(&mut store, &ctx, module, imports) {
             Ok((instance, exports)) => {
                 registry(&self.registry).instances.push(ctx.clone());

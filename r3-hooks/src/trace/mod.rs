@@ -15,8 +15,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
-/// The format version written by this crate; readers refuse other versions.
-pub const VERSION: u32 = 1;
+/// The format version written by this crate. Version 2 added `memory_max` and foreign
+/// functions; a version 1 trace is a version 2 trace without them, so both are read.
+pub const VERSION: u32 = 2;
+const OLDEST_READ: u32 = 1;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Header {
@@ -54,6 +56,22 @@ pub enum Value {
     FuncRef(Option<u32>),
     /// A host reference by an id the recorder assigns per distinct host value; `None` is null.
     ExternRef(Option<u64>),
+    /// A function that is not the module's own (another instance's, the host's), by an id the
+    /// recorder assigns per distinct function and declares with a `foreign` event first.
+    Foreign(u64),
+}
+
+/// A value type, for declaring the signature of a foreign function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueType {
+    I32,
+    I64,
+    F32,
+    F64,
+    V128,
+    FuncRef,
+    ExternRef,
 }
 
 /// One thing the module saw of its host. See `docs/trace-format.md` for when each is written
@@ -97,6 +115,13 @@ pub enum Event {
     /// The host's imported memory has a lower maximum (in pages) than the module declares:
     /// a `memory.grow` beyond it fails. Written at instantiation by recorders that can see it.
     MemoryMax { memory: u32, pages: u64 },
+    /// Declares foreign function `id` (see [`Value::Foreign`]) before any event refers to it.
+    Foreign { id: u64, params: Vec<ValueType>, results: Vec<ValueType> },
+    /// The module calls foreign function `id` (through a table): to the module, a call of
+    /// the host like an import call, with the same call-stack optimisation.
+    ForeignCall { id: u64, args: Vec<Value> },
+    ForeignReturn { id: u64, results: Vec<Value> },
+    ForeignThrow { id: u64 },
 }
 
 impl Event {
@@ -117,6 +142,10 @@ impl Event {
             Event::GlobalSet { .. } => "global_set",
             Event::End { .. } => "end",
             Event::MemoryMax { .. } => "memory_max",
+            Event::Foreign { .. } => "foreign",
+            Event::ForeignCall { .. } => "foreign_call",
+            Event::ForeignReturn { .. } => "foreign_return",
+            Event::ForeignThrow { .. } => "foreign_throw",
         }
     }
 }
@@ -139,7 +168,7 @@ pub enum TraceError {
     Io(#[from] std::io::Error),
     #[error("not an R3 trace: {0}")]
     NotATrace(String),
-    #[error("trace format version {found} is not supported (this build reads version {VERSION})")]
+    #[error("trace format version {found} is not supported (this build reads versions {OLDEST_READ} to {VERSION})")]
     Version { found: u32 },
     #[error("malformed trace header: {0}")]
     Header(String),
@@ -221,7 +250,7 @@ impl<W: std::io::Write> TraceWriter<W> {
 }
 
 fn check_version(header: &Header) -> Result<(), TraceError> {
-    if header.version != VERSION {
+    if !(OLDEST_READ..=VERSION).contains(&header.version) {
         return Err(TraceError::Version { found: header.version });
     }
     Ok(())

@@ -67,9 +67,15 @@ fn ended_inside_import(expected: &[Event], actual: &[Event]) -> bool {
     })
 }
 
-/// Host value ids of one trace mapped to the other's, one to one.
+/// Host value ids and foreign function ids of one trace mapped to the other's, one to one.
 #[derive(Default)]
 struct Renaming {
+    externs: IdMap,
+    foreign: IdMap,
+}
+
+#[derive(Default)]
+struct IdMap {
     forward: HashMap<u64, u64>,
     backward: HashMap<u64, u64>,
 }
@@ -98,6 +104,16 @@ impl Renaming {
             (GlobalSet { global: g, value: a }, GlobalSet { global: h, value: b }) => {
                 g == h && self.same_value(a, b)
             }
+            (Foreign { id: a, params: p, results: r }, Foreign { id: b, params: q, results: s }) => {
+                p == q && r == s && self.foreign.same(*a, *b)
+            }
+            (ForeignCall { id: a, args: x }, ForeignCall { id: b, args: y }) => {
+                self.foreign.same(*a, *b) && self.same_values(x, y)
+            }
+            (ForeignReturn { id: a, results: x }, ForeignReturn { id: b, results: y }) => {
+                self.foreign.same(*a, *b) && self.same_values(x, y)
+            }
+            (ForeignThrow { id: a }, ForeignThrow { id: b }) => self.foreign.same(*a, *b),
             (End { .. }, End { .. }) => true,
             // The rest hold no host values or messages: plain equality.
             _ => left == right,
@@ -110,7 +126,8 @@ impl Renaming {
 
     fn same_value(&mut self, left: &Value, right: &Value) -> bool {
         match (left, right) {
-            (Value::ExternRef(Some(a)), Value::ExternRef(Some(b))) => self.same_id(*a, *b),
+            (Value::ExternRef(Some(a)), Value::ExternRef(Some(b))) => self.externs.same(*a, *b),
+            (Value::Foreign(a), Value::Foreign(b)) => self.foreign.same(*a, *b),
             // A signalling NaN that crosses a JS boundary may arrive quieted (V8 sets the
             // quiet bit); the payload survives.
             (Value::F32(a), Value::F32(b)) => quieted_f32(*a) == quieted_f32(*b),
@@ -119,8 +136,11 @@ impl Renaming {
         }
     }
 
+}
+
+impl IdMap {
     /// Whether `a` and `b` are the same host value: the first time either is seen binds them.
-    fn same_id(&mut self, a: u64, b: u64) -> bool {
+    fn same(&mut self, a: u64, b: u64) -> bool {
         match (self.forward.get(&a), self.backward.get(&b)) {
             (None, None) => {
                 self.forward.insert(a, b);

@@ -82,6 +82,9 @@ fn constant(value: Value, ty: ValType, functions: u32) -> Result<Instr, String> 
         Value::ExternRef(Some(id)) => {
             return Err(format!("host reference {id}: only a null externref can be a constant"));
         }
+        Value::Foreign(id) => {
+            return Err(format!("foreign function {id}: a function of the host cannot be an initial value"));
+        }
     };
     if value_type != ty {
         return Err(format!("value {value:?} does not have the global's type {ty:?}"));

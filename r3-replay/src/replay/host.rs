@@ -13,11 +13,12 @@ use super::layout::{HostImportType, Layout};
 use super::original::{EntityType, Original, Signature};
 use crate::reduce::{Action, Effect, ImportCall, Outcome, Replay};
 use crate::section::{self, ReplaySection};
-use r3_hooks::trace::Value;
+use r3_hooks::trace::{Value, ValueType};
 use std::borrow::Cow;
 use std::collections::HashMap;
 use wasm_encoder::{
-    CodeSection, ConstExpr, CustomSection, DataCountSection, DataSection, ExportKind, ExportSection,
+    CodeSection, ConstExpr, CustomSection, DataCountSection, DataSection, ElementSection, Elements, ExportKind,
+    ExportSection,
     Function, FunctionSection, GlobalSection, GlobalType, HeapType, Ieee32, Ieee64, ImportSection,
     InstructionSink, MemArg, Module, TypeSection, ValType,
 };
@@ -44,7 +45,8 @@ pub fn emit(
     let imported = original.num_imported_functions();
     // After the implementations: r3_init, the segments, _start, then the parts of long action
     // lists.
-    let parts_base = layout.implementation(imported) + 2 + replay.segments.len() as u32;
+    let foreign = replay.foreign_types.len() as u32;
+    let parts_base = layout.implementation(imported) + foreign + 2 + replay.segments.len() as u32;
     let mut emitter = Emitter {
         replay,
         original,
@@ -61,8 +63,10 @@ pub fn emit(
     let mut exports = ExportSection::new();
     let imports = emitter.imports();
     for n in 0..imported {
-        let body = emitter.implementation(n)?;
-        functions.function(emitter.type_of_function(n));
+        let signature = original.signature(n).cloned().unwrap_or_default();
+        let calls = replay.imports.get(&n).map(Vec::as_slice).unwrap_or_default();
+        let body = emitter.implementation(&signature, calls)?;
+        functions.function(emitter.type_index(signature));
         code.function(&body);
         exports.export(
             &format!("import/{}", original.import_number(wasmparser::ExternalKind::Func, n).unwrap_or(n)),
@@ -70,7 +74,17 @@ pub fn emit(
             layout.implementation(original.same_function(n)),
         );
     }
-    let mut next = layout.implementation(imported);
+    for (id, ty) in &replay.foreign_types {
+        let signature = Signature {
+            params: ty.params.iter().map(|&ty| val_type(ty)).collect(),
+            results: ty.results.iter().map(|&ty| val_type(ty)).collect(),
+        };
+        let calls = replay.foreign.get(id).map(Vec::as_slice).unwrap_or_default();
+        let body = emitter.implementation(&signature, calls)?;
+        functions.function(emitter.type_index(signature));
+        code.function(&body);
+    }
+    let mut next = layout.implementation(imported) + foreign;
     let unit = emitter.type_index(Signature::default());
     let mut define = |name: &str, body: Function, exports: &mut ExportSection| {
         functions.function(unit);
@@ -158,10 +172,9 @@ impl<'a> Emitter<'a> {
         section
     }
 
-    /// The implementation of the original's `n`-th imported function.
-    fn implementation(&mut self, n: u32) -> Result<Function, ReplayError> {
-        let signature = self.original.signature(n).cloned().unwrap_or_default();
-        let calls = self.replay.imports.get(&n).map(Vec::as_slice).unwrap_or_default();
+    /// The implementation of a function of the host the original calls (an imported function,
+    /// a foreign function) that answers its `calls` in order.
+    fn implementation(&mut self, signature: &Signature, calls: &[ImportCall]) -> Result<Function, ReplayError> {
         if calls.is_empty() {
             // Never called when recorded: a call in the replay is a divergence.
             let mut body = Function::new([]);
@@ -180,7 +193,7 @@ impl<'a> Emitter<'a> {
             .if_(wasm_encoder::BlockType::Empty);
         sink.unreachable().end();
         let leaves = leaves(self.replay, calls);
-        self.tree(&mut body, &leaves, calls, call_number, &signature)?;
+        self.tree(&mut body, &leaves, calls, call_number, signature)?;
         body.instructions().unreachable().end();
         Ok(body)
     }
@@ -342,6 +355,7 @@ impl<'a> Emitter<'a> {
                 let table = self.layout.functions_table.expect("scanned: references need r3_host.functions");
                 sink.i32_const(func as i32).table_get(table)
             }
+            Value::Foreign(id) => sink.ref_func(self.layout.foreign[&id]),
             Value::ExternRef(None) => sink.ref_null(HeapType::EXTERN),
             Value::ExternRef(Some(id)) => sink
                 .i64_const(id as i64)
@@ -432,6 +446,13 @@ impl<'a> Emitter<'a> {
         }
         let mut module = Module::new();
         module.section(&types).section(&imports).section(&functions).section(&globals).section(&exports);
+        if !self.layout.foreign.is_empty() {
+            // `ref.func` needs its functions declared.
+            let mut elements = ElementSection::new();
+            let foreign: Vec<u32> = self.layout.foreign.values().copied().collect();
+            elements.declared(Elements::Functions(Cow::Owned(foreign)));
+            module.section(&elements);
+        }
         let data_segments = u32::from(!self.blob.is_empty());
         if data_segments > 0 {
             module.section(&DataCountSection { count: data_segments });
@@ -465,6 +486,18 @@ fn leaves(replay: &Replay, calls: &[ImportCall]) -> Vec<usize> {
     starts
 }
 
+fn val_type(ty: ValueType) -> ValType {
+    match ty {
+        ValueType::I32 => ValType::I32,
+        ValueType::I64 => ValType::I64,
+        ValueType::F32 => ValType::F32,
+        ValueType::F64 => ValType::F64,
+        ValueType::V128 => ValType::V128,
+        ValueType::FuncRef => ValType::FUNCREF,
+        ValueType::ExternRef => ValType::EXTERNREF,
+    }
+}
+
 fn fits(value: &Value, ty: ValType) -> bool {
     match (value, ty) {
         (Value::I32(_), ValType::I32)
@@ -472,7 +505,7 @@ fn fits(value: &Value, ty: ValType) -> bool {
         | (Value::F32(_), ValType::F32)
         | (Value::F64(_), ValType::F64)
         | (Value::V128(_), ValType::V128) => true,
-        (Value::FuncRef(_), ValType::Ref(r)) => r.heap_type == HeapType::FUNC,
+        (Value::FuncRef(_) | Value::Foreign(_), ValType::Ref(r)) => r.heap_type == HeapType::FUNC,
         (Value::ExternRef(_), ValType::Ref(r)) => r.heap_type == HeapType::EXTERN,
         _ => false,
     }

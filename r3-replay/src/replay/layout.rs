@@ -41,6 +41,8 @@ pub struct Layout {
     /// `r3_host.functions` (at the original's function index), whose host table index this is.
     pub refs: BTreeSet<u32>,
     pub functions_table: Option<u32>,
+    /// Foreign function id → the host function standing in for it.
+    pub foreign: BTreeMap<u64, u32>,
     pub throw: Option<u32>,
     pub extern_ref: Option<u32>,
     /// Original memory/table/global index → host index.
@@ -63,6 +65,8 @@ impl Layout {
         let mut layout = Layout::default();
         layout.function_imports(&uses, original)?;
         layout.entity_imports(&uses, replay, original)?;
+        let first = layout.implementation(original.num_imported_functions());
+        layout.foreign = replay.foreign_types.keys().zip(first..).map(|(&id, index)| (id, index)).collect();
         Ok(layout)
     }
 
@@ -245,7 +249,9 @@ impl Layout {
                     self.memory_writes.push(InitialBytes { import, addr: *addr, bytes });
                 }
             }
-            Effect::TableSet { table, index, value } if !matches!(value, Value::FuncRef(Some(_))) => {
+            Effect::TableSet { table, index, value }
+                if !matches!(value, Value::FuncRef(Some(_)) | Value::Foreign(_)) =>
+            {
                 if let Some(import) = original.import_number(ExternalKind::Table, *table) {
                     self.table_entries.push(InitialEntry { import, index: *index, value: *value });
                 }
@@ -315,7 +321,7 @@ impl Uses {
             }
             self.values(&call.args, call.event);
         }
-        for call in replay.imports.values().flatten() {
+        for call in replay.imports.values().chain(replay.foreign.values()).flatten() {
             match &call.outcome {
                 Outcome::Return(results) => self.values(results, call.event),
                 Outcome::Throw => self.throw = true,

@@ -5,7 +5,7 @@
 
 use super::context::{Context, Memories, Shared, lock};
 use super::sync::{differing_runs, window};
-use crate::trace::Event;
+use crate::trace::{Event, Value};
 use std::borrow::Cow;
 use wasmtime::{AsContext, AsContextMut, Caller, Func, FuncType, Val};
 
@@ -19,51 +19,93 @@ pub fn import_wrapper<T: 'static>(
     ty: FuncType,
 ) -> Func {
     Func::new(store, ty, move |mut caller, params, results| {
-        call_import(&mut caller, &ctx, k, real, params, results)
+        if !lock(&ctx).control {
+            return real.call(&mut caller, params, results);
+        }
+        // Also once the recording finished: the import still needs to see its caller.
+        let target = lock(&ctx).forwarders.get(k as usize).copied().unwrap_or(real);
+        call_out(&mut caller, &ctx, CallOut::Import(k), target, params, results)
     })
 }
 
-fn call_import<T: 'static>(
+/// What the module calls outside itself.
+#[derive(Clone, Copy)]
+pub enum CallOut {
+    /// Import `k`.
+    Import(u32),
+    /// The foreign function of this id.
+    Foreign(u64),
+}
+
+impl CallOut {
+    fn call(self, args: Vec<Value>) -> Event {
+        match self {
+            CallOut::Import(func) => Event::ImportCall { func, args },
+            CallOut::Foreign(id) => Event::ForeignCall { id, args },
+        }
+    }
+
+    fn returned(self, results: Vec<Value>) -> Event {
+        match self {
+            CallOut::Import(func) => Event::ImportReturn { func, results },
+            CallOut::Foreign(id) => Event::ForeignReturn { id, results },
+        }
+    }
+
+    fn threw(self) -> Event {
+        match self {
+            CallOut::Import(func) => Event::ImportThrow { func },
+            CallOut::Foreign(id) => Event::ForeignThrow { id },
+        }
+    }
+}
+
+/// A call the module, having control, makes to `target` outside itself: the host has control
+/// until it returns.
+pub fn call_out<T: 'static>(
     caller: &mut Caller<'_, T>,
     ctx: &Shared,
-    k: u32,
-    real: Func,
+    callee: CallOut,
+    target: Func,
     params: &[Val],
     results: &mut [Val],
 ) -> wasmtime::Result<()> {
-    let (target, recording) = {
+    let recording = {
         let mut c = lock(ctx);
-        if !c.control {
-            drop(c);
-            return real.call(caller, params, results);
-        }
         if c.recording {
             let args = c.values(&mut *caller, params);
-            c.open_import(Event::ImportCall { func: k, args });
+            c.open_import(callee.call(args));
             c.leave(&mut *caller);
         }
         c.control = false;
-        // Also once the recording finished: the import still needs to see its caller.
-        (c.forwarders.get(k as usize).copied().unwrap_or(real), c.recording)
+        c.recording
     };
     let params = if recording { hand_out(caller, ctx, params) } else { Cow::Borrowed(params) };
     let outcome = target.call(&mut *caller, &params, results);
-    let mut c = lock(ctx);
-    c.control = true;
-    if c.recording {
+    let foreigners = {
+        let mut c = lock(ctx);
+        c.control = true;
+        if !c.recording {
+            return outcome;
+        }
         match &outcome {
             Ok(()) => {
-                let results = c.values(&mut *caller, results);
-                c.close_import(&Event::ImportReturn { func: k, results });
+                let values = c.values(&mut *caller, results);
+                c.close_import(&callee.returned(values));
             }
             Err(error) => {
                 // The host may have changed things before it failed, and the module, unwinding,
                 // has control again: a host -> module transition like a return.
-                c.close_import(&Event::ImportThrow { func: k });
+                c.close_import(&callee.threw());
                 c.note_thrown(error);
             }
         }
         c.enter(&mut *caller);
+        c.foreigners.clone()
+    };
+    foreigners.wrap_found(&mut *caller, ctx);
+    if outcome.is_ok() {
+        foreigners.hand_in(&mut *caller, ctx, results);
     }
     outcome
 }
@@ -96,22 +138,30 @@ fn call_export<T: 'static>(
     params: &[Val],
     results: &mut [Val],
 ) -> wasmtime::Result<()> {
-    {
+    let foreigners = {
         let mut c = lock(ctx);
         // With control, the module itself calls a wrapper it was handed: no host call.
         if c.control {
             drop(c);
             return real.call(caller, params, results);
         }
+        c.control = true;
         if c.recording {
             let name = c.export_names.get(&index).cloned().unwrap_or_default();
             let args = c.values(&mut *caller, params);
             c.emit_call(&Event::ExportCall { func: index, name, args });
             c.enter(&mut *caller);
         }
-        c.control = true;
+        c.recording.then(|| c.foreigners.clone())
+    };
+    let mut params = Cow::Borrowed(params);
+    if let Some(foreigners) = foreigners {
+        foreigners.wrap_found(&mut *caller, ctx);
+        if params.iter().any(|val| matches!(val, Val::FuncRef(Some(_)))) {
+            foreigners.hand_in(&mut *caller, ctx, params.to_mut());
+        }
     }
-    let outcome = real.call(&mut *caller, params, results);
+    let outcome = real.call(&mut *caller, &params, results);
     let recording = {
         let mut c = lock(ctx);
         c.control = false;

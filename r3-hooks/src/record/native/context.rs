@@ -7,6 +7,7 @@
 //! otherwise the host has.
 
 use super::NativeError;
+use super::foreign::{Foreigners, Unwrapped, value_type};
 use super::values::{ExternIds, Snap, func_key, snapshot_table};
 use crate::trace::{Encoding, Event, Header, TraceWriter, Value};
 use std::collections::{HashMap, HashSet};
@@ -93,6 +94,11 @@ pub struct Context {
     /// The real function imports, by index.
     pub reals: Vec<Func>,
     externs: ExternIds,
+    pub foreigners: Foreigners,
+    /// Foreign functions (and their wrappers) by key -> the id they are recorded as.
+    foreign_ids: HashMap<usize, u64>,
+    /// Foreign functions found in tables at the last host -> module transition.
+    unwrapped: Vec<Unwrapped>,
     naive: Option<Global>,
     warned: HashSet<&'static str>,
     /// The warnings given, in order.
@@ -107,6 +113,7 @@ impl Context {
         header: &Header,
         path: PathBuf,
         imported_functions: u32,
+        foreigners: Foreigners,
     ) -> Result<Context, NativeError> {
         let name = path.file_name().unwrap_or_default().to_string_lossy();
         // Unique per process too: recorders running in parallel may share a directory.
@@ -137,6 +144,9 @@ impl Context {
             forwarders: Vec::new(),
             reals: Vec::new(),
             externs: ExternIds::default(),
+            foreigners,
+            foreign_ids: HashMap::new(),
+            unwrapped: Vec::new(),
             naive: None,
             warned: HashSet::new(),
             warnings: Vec::new(),
@@ -208,7 +218,7 @@ impl Context {
             Val::F32(bits) => Value::F32(*bits),
             Val::F64(bits) => Value::F64(*bits),
             Val::V128(v) => Value::V128(v.as_u128().to_le_bytes()),
-            Val::FuncRef(func) => Value::FuncRef(self.func_value(&mut store, func.as_ref())),
+            Val::FuncRef(func) => self.func_value(&mut store, func.as_ref()),
             Val::ExternRef(r) => Value::ExternRef(r.map(|r| self.externs.id(&mut store, &r))),
             _ => {
                 self.warn_once("gc-ref", "got a reference of a type beyond Wasm 2.0; it is recorded as null");
@@ -227,22 +237,64 @@ impl Context {
 
     fn ref_value(&mut self, mut store: impl AsContextMut, value: &Ref) -> Value {
         match value {
-            Ref::Func(func) => Value::FuncRef(self.func_value(&mut store, func.as_ref())),
+            Ref::Func(func) => self.func_value(&mut store, func.as_ref()),
             Ref::Extern(r) => Value::ExternRef(r.map(|r| self.externs.id(&mut store, &r))),
             _ => Value::ExternRef(None),
         }
     }
 
-    fn func_value(&mut self, store: impl AsContextMut, func: Option<&Func>) -> Option<u32> {
-        let func = func?;
-        let index = self.index_of(store, func);
-        if index.is_none() {
-            self.warn_once(
-                "foreign",
-                "got a function of another module or instance across its boundary; it is recorded as null",
-            );
+    /// A function of this instance by its index, any other by its foreign id.
+    fn func_value(&mut self, mut store: impl AsContextMut, func: Option<&Func>) -> Value {
+        let Some(func) = func else { return Value::FuncRef(None) };
+        let target = self.foreigners.target(&mut store, *func);
+        match self.index_of(&mut store, &target) {
+            Some(index) => Value::FuncRef(Some(index)),
+            None => Value::Foreign(self.foreign_id(store, &target)),
         }
-        index
+    }
+
+    /// The id of a foreign function, declared with a `foreign` event the first time.
+    pub fn foreign_id(&mut self, mut store: impl AsContextMut, func: &Func) -> u64 {
+        let key = func_key(&mut store, Some(func));
+        if let Some(&id) = self.foreign_ids.get(&key) {
+            return id;
+        }
+        let id = self.foreign_ids.len() as u64;
+        self.foreign_ids.insert(key, id);
+        let ty = func.ty(&store);
+        let params = ty.params().map(|ty| value_type(&ty)).collect();
+        let results = ty.results().map(|ty| value_type(&ty)).collect();
+        self.emit(&Event::Foreign { id, params, results });
+        id
+    }
+
+    /// Whether `func` is one of this instance's functions (imports included).
+    pub fn owns(&mut self, store: impl AsContextMut, func: &Func) -> bool {
+        self.index_of(store, func).is_some()
+    }
+
+    /// Whether `func` is neither this instance's nor a wrapper of a foreign function.
+    pub fn is_foreign(&mut self, mut store: impl AsContextMut, func: &Func) -> bool {
+        let key = func_key(&mut store, Some(func));
+        !self.foreigners.is_wrapper(key) && !self.owns(store, func)
+    }
+
+    pub fn take_unwrapped(&mut self) -> Vec<Unwrapped> {
+        std::mem::take(&mut self.unwrapped)
+    }
+
+    /// A tracked table's entry now holds `wrapper`, which stands for the function recorded there.
+    pub fn remember_entry(&mut self, mut store: impl AsContextMut, table: u32, index: u64, wrapper: &Func) {
+        let key = func_key(&mut store, Some(wrapper));
+        let target = self.foreigners.target(&mut store, *wrapper);
+        if let Some(&id) = self.foreign_ids.get(&func_key(&mut store, Some(&target))) {
+            self.foreign_ids.insert(key, id);
+        }
+        for tracked in self.tables.iter_mut().filter(|tracked| tracked.index == table) {
+            if let Some(entry) = tracked.entries.get_mut(index as usize) {
+                *entry = Snap::Func(key);
+            }
+        }
     }
 
     // ---- functions
@@ -273,13 +325,16 @@ impl Context {
         self.indices.as_ref()?.get(&key).copied()
     }
 
-    /// The index recorded for a function remembered by its key (see [`func_key`]); `None` for
-    /// null and for functions of other modules.
-    fn recorded_index(&self, key: usize) -> Option<u32> {
+    /// The value recorded for a function remembered by its key (see [`func_key`]), if known.
+    fn recorded_value(&self, key: usize) -> Option<Value> {
         if key == 0 {
-            return None;
+            return Some(Value::FuncRef(None));
         }
-        self.wrapper_indices.get(&key).or_else(|| self.indices.as_ref()?.get(&key)).copied()
+        let index = self.wrapper_indices.get(&key).or_else(|| self.indices.as_ref()?.get(&key));
+        match index {
+            Some(&index) => Some(Value::FuncRef(Some(index))),
+            None => self.foreign_ids.get(&key).map(|&id| Value::Foreign(id)),
+        }
     }
 
     pub fn wrapper(&self, index: u32) -> Option<Func> {
@@ -327,8 +382,28 @@ impl Context {
             let value = global.global.get(&mut scope);
             global.last = Snap::of_val(&mut scope, &value);
         }
-        for table in &mut self.tables {
+        let mut tables = std::mem::take(&mut self.tables);
+        for table in &mut tables {
             table.entries = snapshot_table(&mut scope, table.table, table.func);
+            if table.func {
+                self.forget_foreign(&mut scope, table);
+            }
+        }
+        self.tables = tables;
+    }
+
+    /// Foreign functions a table holds that the module was not told of yet (put there before
+    /// it existed, or by another instance's element segments) are remembered as null: the next
+    /// host -> module transition records them.
+    fn forget_foreign(&mut self, mut store: impl AsContextMut, table: &mut TrackedTable) {
+        for (i, entry) in table.entries.iter_mut().enumerate() {
+            if matches!(entry, Snap::Func(key) if *key != 0) {
+                if let Some(Ref::Func(Some(func))) = table.table.get(&mut store, i as u64) {
+                    if self.is_foreign(&mut store, &func) {
+                        *entry = Snap::null(true);
+                    }
+                }
+            }
         }
     }
 
@@ -365,13 +440,18 @@ impl Context {
                     continue;
                 }
                 let value = self.ref_value(&mut store, &current);
-                // A function of another module replacing null (or another such function) is
-                // recorded as null again: nothing a replay could tell apart, so no event.
-                let unchanged = matches!((&*entry, value), (Snap::Func(key), Value::FuncRef(index)) if self.recorded_index(*key) == index);
+                // E.g. a wrapper replaced by the function it stands for: nothing a replay could
+                // tell apart, so no event.
+                let unchanged = matches!(&*entry, Snap::Func(key) if self.recorded_value(*key) == Some(value));
                 if !unchanged {
                     self.emit(&Event::TableSet { table: table.index, index: i as u64, value });
                 }
                 *entry = Snap::of_ref(&mut store, &current);
+                if let (Value::Foreign(_), Ref::Func(Some(func))) = (value, &current) {
+                    if !self.foreigners.is_wrapper(func_key(&mut store, Some(func))) {
+                        self.unwrapped.push(Unwrapped { table: table.table, tracked: table.index, index: i as u64, func: *func });
+                    }
+                }
             }
         }
         self.tables = tables;
@@ -438,6 +518,7 @@ impl Context {
     /// Stops recording and removes the unfinished trace (failed instantiation, dropped store).
     pub fn discard(&mut self) {
         self.recording = false;
+        self.control = false;
         if self.file.writer.take().is_some() {
             let _ = std::fs::remove_file(&self.file.temp);
         }

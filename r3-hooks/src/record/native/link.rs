@@ -198,6 +198,11 @@ fn link_globals(
         let mut c = lock(ctx);
         let value = global.get(&mut scope);
         let value = c.value(&mut scope, &value);
+        if let Value::Foreign(_) = value {
+            // A replay defines the function in its host module, which exists only after the
+            // original (it links to the original's exports).
+            c.warn_once("foreign-global", "an imported global holds a function of another instance; a replay cannot create it before the module");
+        }
         c.emit(&Event::GlobalSet { global: host.index, value });
         if host.mutable {
             c.track_global(&mut scope, host.index, global);
@@ -207,8 +212,7 @@ fn link_globals(
 }
 
 /// For every imported table: `table_grow` if it is bigger than declared, `table_set` for the
-/// host values in it. Functions in it cannot be this instance's (it does not exist yet), so
-/// they have no index to record.
+/// host values in it.
 fn link_tables(
     mut store: impl AsContextMut,
     ctx: &Shared,
@@ -230,20 +234,16 @@ fn link_tables(
             let init = if func { Value::FuncRef(None) } else { Value::ExternRef(None) };
             c.emit(&Event::TableGrow { table: host.index, size, init });
         }
+        // Functions in it cannot be this instance's (it does not exist yet): the module is told
+        // of them at its first host -> module transition (see `Context::leave`).
         for i in 0..size {
-            match table.get(&mut scope, i) {
-                Some(Ref::Func(Some(_))) => c.warn_once(
-                    "early-functions",
-                    &format!("table {} holds functions of other modules from before the instantiation; they are recorded as null", host.index),
-                ),
-                Some(Ref::Extern(Some(r))) => {
-                    let value = Value::ExternRef(Some(c.extern_id(&mut scope, &r)));
-                    c.emit(&Event::TableSet { table: host.index, index: i, value });
-                }
-                _ => {}
+            if let Some(Ref::Extern(Some(r))) = table.get(&mut scope, i) {
+                let value = Value::ExternRef(Some(c.extern_id(&mut scope, &r)));
+                c.emit(&Event::TableSet { table: host.index, index: i, value });
             }
         }
-        c.track_table(&mut scope, host.index, table, func);
+        drop(c);
+        lock(ctx).track_table(&mut scope, host.index, table, func);
     }
     Ok(())
 }
