@@ -1,11 +1,13 @@
 //! The fuzzing properties (`tests::fuzz`, also the cargo-fuzz targets in `fuzz/`) over a
 //! fixed range of seeds, so every CI run checks them on the same 2,000 generated modules each.
 //! `FUZZ_SEEDS=N` checks seeds 0 to N-1 instead (longer local runs), `FUZZ_SEEDS=A..B` seeds
-//! A to B-1 (one failing seed: `FUZZ_SEEDS=425..426`).
+//! A to B-1 (one failing seed: `FUZZ_SEEDS=425..426`). Each prints how many seeds it
+//! checked and why it skipped the others (`cargo test ... -- --nocapture`).
 
 use rayon::prelude::*;
+use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use tests::fuzz::{self, Property};
+use tests::fuzz::{self, Property, Verdict};
 
 /// Input size per seed: 1 to 8 KiB, so modules range from tiny to a few dozen functions.
 fn input(name: &str, seed: u64) -> Vec<u8> {
@@ -21,22 +23,27 @@ fn seeds() -> std::ops::Range<u64> {
     range.unwrap_or_else(|_| panic!("FUZZ_SEEDS={seeds}: expected N or A..B"))
 }
 
-/// Seeds of `name` that fail, each with its error or panic message.
-fn failures(name: &str, property: Property) -> Vec<String> {
-    let mut failures: Vec<(u64, String)> = seeds()
+/// Seeds of `name` that fail, each with its error or panic message; and how many seeds were
+/// checked, by `"checked"` and by each reason for skipping.
+fn failures(name: &str, property: Property) -> (Vec<String>, BTreeMap<&'static str, usize>) {
+    let verdicts: Vec<(u64, Result<Verdict, String>)> = seeds()
         .into_par_iter()
-        .filter_map(|seed| {
+        .map(|seed| {
             let data = input(name, seed);
             let verdict = catch_unwind(AssertUnwindSafe(|| property(&data)));
-            match verdict {
-                Ok(Ok(())) => None,
-                Ok(Err(error)) => Some((seed, error)),
-                Err(panic) => Some((seed, format!("panicked: {}", panic_message(&*panic)))),
-            }
+            (seed, verdict.unwrap_or_else(|panic| Err(format!("panicked: {}", panic_message(&*panic)))))
         })
         .collect();
-    failures.sort();
-    failures.into_iter().map(|(seed, error)| format!("{name} seed {seed}: {error}")).collect()
+    let mut counts = BTreeMap::new();
+    let mut failures = Vec::new();
+    for (seed, verdict) in verdicts {
+        match verdict {
+            Ok(Verdict::Holds) => *counts.entry("checked").or_default() += 1,
+            Ok(Verdict::Skipped(reason)) => *counts.entry(reason).or_default() += 1,
+            Err(error) => failures.push(format!("{name} seed {seed}: {error}")),
+        }
+    }
+    (failures, counts)
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
@@ -46,7 +53,9 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 
 fn check(name: &str) {
     let (_, property) = fuzz::PROPERTIES.iter().find(|(known, _)| *known == name).expect("a known property");
-    let failures = failures(name, *property);
+    let (failures, counts) = failures(name, *property);
+    let counts: Vec<String> = counts.iter().map(|(what, count)| format!("{count} {what}")).collect();
+    println!("{name}: {} seeds, {}, {} failed", seeds().count(), counts.join(", "), failures.len());
     assert!(
         failures.is_empty(),
         "{} of {} seeds fail:\n{}",
@@ -83,4 +92,31 @@ fn instrumented_modules_behave_as_the_original() {
 #[test]
 fn replays_check_equal_to_their_recording() {
     check("record_replay");
+}
+
+/// Seed 11,852 (outside CI's range): a function calls an import, then itself, about 1,600 deep
+/// until the stack runs out inside the import call (the recorder's forwarder), which the trace
+/// has as `import_throw`, `export_throw`; the replay's frames differ, so its stack ran out a few
+/// calls earlier and `r3 check` found the traces different. Not comparable, so not compared.
+#[test]
+fn seed_11852_ran_out_of_stack_in_an_import() {
+    let verdict = fuzz::record_replay_check(&input("record_replay", 11_852));
+    assert_eq!(verdict, Ok(Verdict::Skipped(fuzz::OUT_OF_STACK)));
+}
+
+/// The same, hand-written: each call of `deep` calls the import and then itself without end,
+/// so the stack runs out in the import call (the recorder's frames there are deeper than the
+/// module's own) and the recording ends with `import_throw`, `export_throw`.
+#[test]
+fn recording_out_of_stack_in_an_import_is_not_compared() {
+    let text = r#"(module
+        (import "" "f" (func $f (result i32)))
+        (func $deep (export "deep") (result i32)
+            call $f
+            call $deep
+            i32.add))"#;
+    let buffer = wast::parser::ParseBuffer::new(text).expect("the text lexes");
+    let mut wat = wast::parser::parse::<wast::Wat>(&buffer).expect("the text parses");
+    let module = wat.encode().expect("the module encodes");
+    assert_eq!(fuzz::record_replay_module(&module, &[]), Ok(Verdict::Skipped(fuzz::OUT_OF_STACK)));
 }

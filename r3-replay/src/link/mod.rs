@@ -73,9 +73,14 @@ pub enum LinkError {
 /// The engine replays run on: Wasm 2.0 plus the threads proposal's atomics (which the IR and
 /// the recorder support), and GC, as host values become i31 references in merged modules.
 pub fn engine() -> Engine {
+    Engine::new(&config()).expect("the replay engine's configuration is valid")
+}
+
+/// The configuration of [`engine`], for an engine that differs in resource limits only.
+pub fn config() -> wasmtime::Config {
     let mut config = wasmtime::Config::new();
     config.wasm_threads(true).wasm_gc(true).wasm_function_references(true);
-    Engine::new(&config).expect("the replay engine's configuration is valid")
+    config
 }
 
 /// H and O instantiated and linked.

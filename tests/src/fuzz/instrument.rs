@@ -3,6 +3,7 @@
 //! the same trap, and the exported state is the same at the end.
 
 use super::host::{self, Answers};
+use super::{NO_MODULE, Verdict};
 use std::sync::OnceLock;
 use wasabi::instrument::HOOK_MODULE;
 use wasabi_wasm::supported_features;
@@ -13,8 +14,10 @@ use wasmtime::{Engine, Extern, Func, Instance, Module, Store, Val};
 const FUEL: u64 = 20_000;
 const FUEL_FACTOR: u64 = 100;
 
-pub fn instrument(data: &[u8]) -> Result<(), String> {
-    let Some((bytes, mut input)) = super::generate(data, None) else { return Ok(()) };
+pub fn instrument(data: &[u8]) -> Result<Verdict, String> {
+    let Some((bytes, mut input)) = super::generate(data, None) else {
+        return Ok(Verdict::Skipped(NO_MODULE));
+    };
     let instrumented = wasabi::instrument(&bytes, &wasabi::HookSet::all())
         .map_err(|error| format!("cannot instrument: {error}"))?
         .wasm();
@@ -25,7 +28,7 @@ pub fn instrument(data: &[u8]) -> Result<(), String> {
     let answers = input.take_rest();
     let expected = run(&original, &calls, answers, FUEL)?;
     let actual = run(&compile(&instrumented, "instrumented")?, &calls, answers, FUEL * FUEL_FACTOR)?;
-    compare(&expected, &actual)
+    compare(&expected, &actual).map(|()| Verdict::Holds)
 }
 
 /// Deterministic floats: NaN results canonical, whatever code the compiler made of them.

@@ -4,14 +4,14 @@
 //! recorded (as `r3 run`).
 
 use super::host::{self, Answers};
-use r3_hooks::Event;
+use super::{NO_MODULE, Verdict};
 use r3_hooks::record::native::{NativeError, RecordedInstance, Recorder, RecordingModule};
 use r3_replay::check::{self, render};
 use r3_replay::link::{self, ReplayDir, SegmentReport};
 use r3_replay::{merge, replay};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use wasmtime::{Engine, Store, Val};
+use wasmtime::{Engine, Store, Trap, Val};
 
 /// What `wasm_smith::Module::ensure_termination` gives each instance: loops and recursion
 /// trap once it is used up, as the recorder's engine has no fuel of its own.
@@ -20,30 +20,58 @@ const TERMINATION_FUEL: u32 = 2_000;
 /// The file name of the original module in the replay folder.
 const ORIGINAL: &str = "fuzz.wasm";
 
-pub fn record_replay_check(data: &[u8]) -> Result<(), String> {
-    let Some((bytes, mut input)) = super::generate(data, Some(TERMINATION_FUEL)) else { return Ok(()) };
+// Why an input is not checked: a resource limit or a known limit, not behaviour.
+
+/// A call of the recording ran out of stack (wasmtime's `call stack exhausted`), in the
+/// module's code (`export_trap`) or in an import it called (`import_throw`, `export_throw`):
+/// the replay's frames differ from the recording's, so it runs out at another depth.
+pub const OUT_OF_STACK: &str = "the recording ran out of stack";
+/// The start function trapped: nothing is recorded.
+const START_TRAPPED: &str = "the start function trapped";
+/// docs/trace-format.md, "Known limits": memory 0 grown so close to 4 GiB that its shadow
+/// cannot follow; the recorder stops, the trace has no `end` event.
+const RECORDING_STOPPED: &str = "the recording stopped (memory 0 grown too far)";
+
+pub fn record_replay_check(data: &[u8]) -> Result<Verdict, String> {
+    let Some((bytes, input)) = super::generate(data, Some(TERMINATION_FUEL)) else {
+        return Ok(Verdict::Skipped(NO_MODULE));
+    };
+    record_replay_module(&bytes, input.take_rest())
+}
+
+/// The property for a given module and host input (what [`record_replay_check`] takes from
+/// the last quarter of its bytes), e.g. a hand-written module.
+pub fn record_replay_module(module: &[u8], host: &[u8]) -> Result<Verdict, String> {
     let dir = tempfile::Builder::new()
         .prefix("r3-fuzz-")
         .tempdir()
         .map_err(|error| format!("cannot create a temporary folder: {error}"))?;
     // A failure keeps the folder (module, trace, replay) to look into.
-    let checked = record_and_check(dir.path(), &bytes, &mut input);
+    let checked = record_and_check(dir.path(), module, &mut arbitrary::Unstructured::new(host));
     checked.map_err(|error| format!("{error} (files in {})", dir.keep().display()))
 }
 
 /// Records the module and host that `data` generates into `dir` (`fuzz.wasm`, `fuzz-0.r3`);
 /// the trace, if the instance lived and the recording ended.
-pub fn record_generated(dir: &Path, data: &[u8]) -> Result<Option<std::path::PathBuf>, String> {
+pub fn record_generated(dir: &Path, data: &[u8]) -> Result<Option<PathBuf>, String> {
     let Some((bytes, mut input)) = super::generate(data, Some(TERMINATION_FUEL)) else { return Ok(None) };
-    record(dir, &bytes, &mut input)
+    Ok(match record(dir, &bytes, &mut input)? {
+        Recording::Trace { path, .. } => Some(path),
+        Recording::None(_) => None,
+    })
 }
 
-fn record_and_check(dir: &Path, bytes: &[u8], input: &mut arbitrary::Unstructured) -> Result<(), String> {
-    let Some(trace_path) = record(dir, bytes, input)? else { return Ok(()) };
+fn record_and_check(
+    dir: &Path,
+    bytes: &[u8],
+    input: &mut arbitrary::Unstructured,
+) -> Result<Verdict, String> {
+    let trace_path = match record(dir, bytes, input)? {
+        Recording::Trace { out_of_stack: true, .. } => return Ok(Verdict::Skipped(OUT_OF_STACK)),
+        Recording::Trace { path, out_of_stack: false } => path,
+        Recording::None(reason) => return Ok(Verdict::Skipped(reason)),
+    };
     let recorded = check::read_trace(&trace_path).map_err(|error| error.to_string())?;
-    if ran_out_of_stack(&recorded.events) {
-        return Ok(());
-    }
     let host = replay::generate(&recorded, bytes, ORIGINAL)
         .map_err(|error| format!("cannot generate the host module: {error}"))?;
     let replay_dir = ReplayDir {
@@ -54,21 +82,40 @@ fn record_and_check(dir: &Path, bytes: &[u8], input: &mut arbitrary::Unstructure
         original: bytes.to_vec(),
     };
     check_two_modules(&replay_dir, &recorded, &dir.join("check"))?;
-    run_merged(dir, &host.bytes, bytes)
+    run_merged(dir, &host.bytes, bytes)?;
+    Ok(Verdict::Holds)
 }
 
+/// The engine recordings are made on, as `r3 record` and `r3 check` make them.
 fn engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
     ENGINE.get_or_init(link::engine)
 }
 
-/// Records the host's calls into `dir`; the trace, or `None` if there is none to replay:
-/// instantiation failed (the start function trapped) or the recording stopped.
-fn record(
-    dir: &Path,
-    bytes: &[u8],
-    input: &mut arbitrary::Unstructured,
-) -> Result<Option<std::path::PathBuf>, String> {
+/// The engine the two-module replay is recorded on for the check: as [`engine`], with twice
+/// wasmtime's default stack (512 KiB). The replay's frames are not the recording's (the host
+/// module's code instead of the generated host's, one more call at the top), so at the same
+/// limit it may run out of stack a few calls earlier where the recording just fitted; with
+/// twice the stack a replay that runs out of it is a finding, not a resource limit.
+fn replay_engine() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(|| {
+        let mut config = link::config();
+        config.max_wasm_stack(1 << 20);
+        Engine::new(&config).expect("the replay engine's configuration is valid")
+    })
+}
+
+/// What recording gave.
+enum Recording {
+    /// The trace, and whether a call ran out of stack.
+    Trace { path: PathBuf, out_of_stack: bool },
+    /// No trace to replay, for this reason.
+    None(&'static str),
+}
+
+/// Records the host's calls into `dir`.
+fn record(dir: &Path, bytes: &[u8], input: &mut arbitrary::Unstructured) -> Result<Recording, String> {
     let module = RecordingModule::new(engine(), bytes, Some("fuzz"))
         .map_err(|error| format!("cannot be recorded: {error}"))?;
     let mut store = Store::new(engine(), ());
@@ -81,19 +128,20 @@ fn record(
         .collect::<Result<Vec<_>, _>>()?;
     let instance = match Recorder::new(dir).instantiate(&mut store, &module, &imports) {
         Ok(instance) => instance,
-        Err(NativeError::Instantiate { .. }) => return Ok(None),
+        Err(NativeError::Instantiate { .. }) => return Ok(Recording::None(START_TRAPPED)),
         Err(error) => return Err(format!("cannot instantiate recorded: {error}")),
     };
+    let mut out_of_stack = false;
     for (name, args) in host::calls(&exported_functions(&mut store, &instance), input) {
         host::write_exports(&mut store, instance.exports(), input);
-        call(&mut store, &instance, &name, &args);
+        out_of_stack |= call(&mut store, &instance, &name, &args);
     }
-    // docs/trace-format.md, "Known limits": memory 0 grown so close to 4 GiB that its shadow
-    // cannot follow; the trace ends without an `end` event, which `r3 check` reports.
     if instance.warnings().iter().any(|warning| warning.contains("recording stops")) {
-        return Ok(None);
+        return Ok(Recording::None(RECORDING_STOPPED));
     }
-    instance.finish(&mut store).map(Some).map_err(|error| format!("cannot finish the recording: {error}"))
+    let path =
+        instance.finish(&mut store).map_err(|error| format!("cannot finish the recording: {error}"))?;
+    Ok(Recording::Trace { path, out_of_stack })
 }
 
 fn exported_functions(
@@ -107,25 +155,21 @@ fn exported_functions(
         .collect()
 }
 
-/// A recorded call; how it ends is in the trace.
-fn call(store: &mut Store<()>, instance: &RecordedInstance, name: &str, args: &[Val]) {
-    let Some(func) = instance.get_func(name) else { return };
+/// A recorded call (how it ends is in the trace); whether it ran out of stack. The host sees
+/// the trap itself, also where the trace has an `import_throw`: the stack ran out in a
+/// function the import called (the recorder's forwarder, or the host's own code), which is an
+/// exception out of the import for the module and its recording.
+fn call(store: &mut Store<()>, instance: &RecordedInstance, name: &str, args: &[Val]) -> bool {
+    let Some(func) = instance.get_func(name) else { return false };
     let mut results = vec![Val::I32(0); func.ty(&*store).results().len()];
-    let _ = func.call(&mut *store, args, &mut results);
-}
-
-/// Whether a call ran out of stack: recorded code uses more of it per frame than the replayed
-/// original, so the replay may get deeper, and the runs are not comparable.
-fn ran_out_of_stack(events: &[Event]) -> bool {
-    events.iter().any(
-        |event| matches!(event, Event::ExportTrap { message } if message.contains("call stack exhausted")),
-    )
+    let outcome = func.call(&mut *store, args, &mut results);
+    matches!(outcome, Err(error) if matches!(error.downcast_ref::<Trap>(), Some(Trap::StackOverflow)))
 }
 
 /// The two-module form with the original recorded: the same trace, every segment as recorded.
 fn check_two_modules(replay_dir: &ReplayDir, recorded: &r3_hooks::Trace, out: &Path) -> Result<(), String> {
     std::fs::create_dir_all(out).map_err(|error| format!("cannot create {}: {error}", out.display()))?;
-    let (segments, replayed_path) = match replay_dir.record(engine(), out) {
+    let (segments, replayed_path) = match replay_dir.record(replay_engine(), out) {
         Ok(recorded_again) => recorded_again,
         // docs/replay.md, "Linking order": a known limit; the merged replay still must run.
         Err(error) if error.to_string().contains("before the host module was instantiated") => return Ok(()),

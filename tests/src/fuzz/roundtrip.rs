@@ -1,15 +1,16 @@
 //! (a) decode → IR → encode: the output validates and is the input up to encoding (LEB128
 //! widths, section sizes), which is what comparing the printed text checks.
 
+use super::{NO_MODULE, Verdict};
 use wasabi_wasm::supported_features;
 
-pub fn roundtrip(data: &[u8]) -> Result<(), String> {
-    let Some((bytes, _)) = super::generate(data, None) else { return Ok(()) };
+pub fn roundtrip(data: &[u8]) -> Result<Verdict, String> {
+    let Some((bytes, _)) = super::generate(data, None) else { return Ok(Verdict::Skipped(NO_MODULE)) };
     let encoded = wasabi_wasm::roundtrip(&bytes, supported_features()).map_err(|error| error.to_string())?;
     let expected = normalized(&print(&bytes)?);
     let actual = normalized(&print(&encoded)?);
     if expected == actual {
-        return Ok(());
+        return Ok(Verdict::Holds);
     }
     Err(format!("the roundtrip changed the module:\n{}", first_difference(&expected, &actual)))
 }
