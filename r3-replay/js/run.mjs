@@ -237,25 +237,30 @@ function prefill(kind, entity, i, replay, hostValues) {
   }
 }
 
-/** Function `index` of O: an export (the JS API names exported functions by index) or an exported table's entry. */
-function originalFunction(instance, index) {
+/**
+ * Function `index` of O: an export (the JS API names exported functions by index) or an entry
+ * of a table O exports or imports (`linked`: this harness made those, so right after O's
+ * instantiation they hold only what O's element segments put there).
+ */
+function originalFunction(instance, index, linked) {
   const name = String(index);
   const exports = Object.values(instance.exports);
   const exported = exports.find((value) => typeof value === "function" && value.name === name);
   if (exported) return exported;
-  for (const table of exports.filter((value) => value instanceof WebAssembly.Table)) {
+  const tables = exports.filter((value) => value instanceof WebAssembly.Table);
+  for (const table of tables.concat(linked.filter((value) => value instanceof WebAssembly.Table))) {
     for (let i = 0; i < table.length; i++) {
       const entry = table.get(i);
       if (typeof entry === "function" && entry.name === name) return entry;
     }
   }
-  throw new Error(`function ${index} of the original is neither exported nor in an exported table: JS cannot reach it`);
+  throw new Error(`function ${index} of the original is neither exported nor in a table it exports or imports: JS cannot reach it`);
 }
 
 /** O's export or function for H's import from `original`, `r3_call` or `r3_ref`. */
-function originalLookup(original) {
+function originalLookup(original, linked) {
   return (module, name) => {
-    if (module !== "original") return originalFunction(original, Number(name));
+    if (module !== "original") return originalFunction(original, Number(name), linked);
     const value = original.exports[name];
     if (value === undefined) throw new Error(`the host module imports original.${name}, which the original does not export`);
     return value;
@@ -263,9 +268,9 @@ function originalLookup(original) {
 }
 
 /** The same, for H linked before O exists: functions that call O's once `cell.original` is set. */
-function lateLookup(cell) {
+function lateLookup(cell, linked) {
   return (module, name) =>
-    (...args) => originalLookup(cell.original)(module, name)(...args);
+    (...args) => originalLookup(cell.original, linked)(module, name)(...args);
 }
 
 function hostImports(hostTypes, lookup, entities, hostValues, replay) {
@@ -367,12 +372,12 @@ function runFolder(dir) {
     // O's start function calls its imports: H first (it needs only O's functions, called
     // through late-bound forwarders), set up as the recorded host did, then O.
     const cell = {};
-    host.exports = new WebAssembly.Instance(hostModule, hostImports(hostTypes, lateLookup(cell), entities, hostValues, replay)).exports;
+    host.exports = new WebAssembly.Instance(hostModule, hostImports(hostTypes, lateLookup(cell, entities), entities, hostValues, replay)).exports;
     host.exports.r3_init();
     cell.original = new WebAssembly.Instance(originalModule, object);
   } else {
     const original = new WebAssembly.Instance(originalModule, object);
-    const imports = hostImports(hostTypes, originalLookup(original), entities, hostValues, replay);
+    const imports = hostImports(hostTypes, originalLookup(original, entities), entities, hostValues, replay);
     host.exports = new WebAssembly.Instance(hostModule, imports).exports;
     host.exports.r3_init();
   }

@@ -35,6 +35,18 @@ pub struct ReplaySection {
     /// create it and put function `n` at index `n`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub functions: Vec<u32>,
+    /// The host's stand-ins for the trace's foreign functions, exported as `foreign/<id>`,
+    /// with their signatures (JS recorders cannot ask a function for its type).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub foreign: Vec<ForeignStandIn>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForeignStandIn {
+    pub id: u64,
+    /// Type codes as in the recording metadata (`i I f F v r e`).
+    pub params: String,
+    pub results: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

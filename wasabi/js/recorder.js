@@ -47,10 +47,14 @@ var R3 = (function () {
   // Event and value variant indices of the postcard encoding (r3-hooks/src/trace/mod.rs).
   const EXPORT_CALL = 0, EXPORT_RETURN = 1, EXPORT_TRAP = 2, EXPORT_THROW = 3, IMPORT_CALL = 4,
     IMPORT_RETURN = 5, IMPORT_THROW = 6, MEMORY_WRITE = 7, MEMORY_GROW = 8, TABLE_SET = 9,
-    TABLE_GROW = 10, GLOBAL_SET = 11, END = 12;
-  const V_I32 = 0, V_I64 = 1, V_F32 = 2, V_F64 = 3, V_FUNCREF = 5, V_EXTERNREF = 6;
+    TABLE_GROW = 10, GLOBAL_SET = 11, END = 12, FOREIGN = 14, FOREIGN_CALL = 15, FOREIGN_RETURN = 16,
+    FOREIGN_THROW = 17;
+  const V_I32 = 0, V_I64 = 1, V_F32 = 2, V_F64 = 3, V_FUNCREF = 5, V_EXTERNREF = 6, V_FOREIGN = 7;
   // Type codes of the metadata, as char codes so that hot paths switch on small integers.
   const T_I32 = 105, T_I64 = 73, T_F32 = 102, T_F64 = 70, T_V128 = 118, T_FUNCREF = 114, T_EXTERNREF = 101;
+  // Metadata type code -> [ValueType variant index of the trace, Wasm value type byte].
+  const VALUE_TYPES = new Map([[T_I32, [0, 0x7f]], [T_I64, [1, 0x7e]], [T_F32, [2, 0x7d]], [T_F64, [3, 0x7c]],
+    [T_V128, [4, 0x7b]], [T_FUNCREF, [5, 0x70]], [T_EXTERNREF, [6, 0x6f]]]);
   // Largest encoding of one value (v128: tag + 16 bytes), for reserving space per event.
   const MAX_VALUE = 17;
   const MAGIC = [0x52, 0x33, 0x54, 0x52, 0x41, 0x43, 0x45, 0x00]; // "R3TRACE\0"
@@ -99,6 +103,11 @@ var R3 = (function () {
   // identity (exports.f === exports.f, a function read twice from a table).
   const wrapperOf = new WeakMap();
   const nativeOf = new WeakMap();
+  // Foreign functions (see "Foreign functions" below): function -> {params, results, owner},
+  // function -> its wrapper, and the compiled wrapper module per signature.
+  const foreignInfos = new WeakMap();
+  const foreignWrappers = new WeakMap();
+  const wrapperModules = new Map();
   const warnedOnce = new Set();
 
   // Node specifics, undefined in browsers. The recorder may run as a classic script without
@@ -438,6 +447,7 @@ var R3 = (function () {
       this.indices = undefined; // function object -> original index, built on first use
       this.exportNames = new Map(); // function object -> its first export name
       this.externIds = new Map();
+      this.foreignIds = new Map(); // foreign function -> its id in this trace
       this.memory = undefined;
       this.shadow = undefined;
       // Views of memory 0 and the shadow; empty until first needed. Growth detaches a buffer,
@@ -478,7 +488,12 @@ var R3 = (function () {
       const linked = Object.create(imports === undefined ? null : imports);
       this.linkFunctions(imports, linked);
       const meta = this.info.meta;
-      if (meta.memory != null) this.linkMemory(meta.memory, imports, linked);
+      const r3 = {};
+      if (meta.memory != null) this.linkMemory(meta.memory, imports, r3);
+      if ((meta.tables || []).length !== 0) {
+        r3.table_write = (table, index, count) => this.wasmTableWrite(table, index >>> 0, count >>> 0);
+      }
+      if (Object.keys(r3).length !== 0) define(linked, "__r3", r3);
       for (const g of meta.globals || []) if (g.import != null) this.linkGlobal(g, imports);
       for (const t of meta.tables || []) if (t.import != null) this.linkTable(t, imports);
       return linked;
@@ -508,14 +523,16 @@ var R3 = (function () {
       }
     }
 
-    linkMemory(mem, imports, linked) {
+    // The memory items of `__r3` go into `r3`.
+    linkMemory(mem, imports, r3) {
       let memory;
       if (mem.import != null) {
         const space = namespace(imports, mem.import[0]);
         memory = space === undefined ? undefined : space[mem.import[1]];
         if (!(memory instanceof WebAssembly.Memory)) {
           // The engine reports the LinkError; __r3 must not fail first with a confusing one.
-          define(linked, "__r3", { shadow: new WebAssembly.Memory({ initial: mem.initial + 1 }), sync() {} });
+          r3.shadow = new WebAssembly.Memory({ initial: mem.initial + 1 });
+          r3.sync = () => {};
           return;
         }
         const pages = memory.buffer.byteLength / PAGE;
@@ -530,10 +547,9 @@ var R3 = (function () {
       this.shadowOffset = mem.shadow_offset;
       this.shadow = new WebAssembly.Memory({ initial: memory.buffer.byteLength / PAGE + 1 });
       this.diff = diffFunction(memory, this.shadow);
-      const ctx = this;
-      const r3 = { shadow: this.shadow, sync: (addr, offset, len) => ctx.sync(addr, offset, len) };
+      r3.shadow = this.shadow;
+      r3.sync = (addr, offset, len) => this.sync(addr, offset, len);
       if (mem.import == null) r3.memory = memory;
-      define(linked, "__r3", r3);
     }
 
     linkGlobal(g, imports) {
@@ -564,18 +580,15 @@ var R3 = (function () {
       this.adoptTable(entry);
     }
 
-    // What the host put into an imported table before the module existed. Functions of this
-    // instance cannot be among it, so funcref entries have no index to record.
+    // What the host put into an imported table before the module existed. Functions in it are
+    // not this instance's (it does not exist yet): they are foreign functions, recorded at the
+    // first host -> module transition, when the module can first call them.
     tableContents(entry) {
       for (let i = 0; i < entry.size; i++) {
         const v = tableGet.call(entry.obj, i);
         if (v === null) continue;
-        if (entry.type === T_FUNCREF) {
-          warnOnce(`early:${this.sha}:${entry.index}`, `table ${entry.index} of ${this.name} holds functions ` +
-            "of other modules from before the instantiation; they are recorded as null");
-          return;
-        }
-        this.tableSet(entry, i, v);
+        if (entry.type === T_FUNCREF) this.pendingSets.set(`${entry.index}:${i}`, { entry, index: i, before: null });
+        else this.tableSet(entry, i, v);
       }
     }
 
@@ -645,6 +658,24 @@ var R3 = (function () {
       this.closeFile(false);
     }
 
+    // The module's code is about to write entries of its table `index` (as numbered in the
+    // original): to the other recorded instances sharing the table, a host change.
+    wasmTableWrite(index, at, count) {
+      const entry = this.tables.find((t) => t.index === index);
+      if (entry === undefined) return; // written by the start function, before it was adopted
+      const owners = tableOwners.get(entry.obj);
+      const end = Math.min(at + count, tableLength.call(entry.obj));
+      for (let i = 0; i < owners.length; i += 2) {
+        const ctx = owners[i];
+        if (ctx === this || !ctx.recording) continue;
+        const theirs = owners[i + 1];
+        for (let j = at; j < end; j++) {
+          const key = `${theirs.index}:${j}`;
+          if (!ctx.pendingSets.has(key)) ctx.pendingSets.set(key, { entry: theirs, index: j, before: tableGet.call(entry.obj, j) });
+        }
+      }
+    }
+
     // ---- functions
 
     // Original function index of a function object, via __r3_functions (undefined before the
@@ -697,11 +728,32 @@ var R3 = (function () {
       return value;
     }
 
+    // Like an import call: foreign function `f` (by its id) called through a table.
+    callForeign(id, info, target, args) {
+      if (this.fresh) this.begin();
+      this.foreignCall(id, info.params, args);
+      this.control = false;
+      let value;
+      try {
+        value = toWasmResults(info.results, Reflect.apply(target, undefined, args));
+      } catch (e) {
+        this.control = true;
+        if (this.recording) this.foreignThrow(id, e);
+        throw e;
+      }
+      this.control = true;
+      if (!this.recording) return value;
+      this.foreignReturn(id, info.results, value);
+      this.enter();
+      return value;
+    }
+
     // ---- events
 
     // The call-stack optimisation: an import_call directly followed by its import_return (or
     // import_throw) is implied by that event, so importEnded takes it back out of the buffer.
     importCall(k, params, args) {
+      this.declareAll(params, args, false);
       const e = this.enc;
       e.reserve(11 + MAX_VALUE * params.length);
       const start = e.pos;
@@ -727,6 +779,7 @@ var R3 = (function () {
     }
 
     importReturn(k, types, value) {
+      this.declareAll(types, value, true);
       this.importEnded();
       const e = this.enc;
       e.reserve(11 + MAX_VALUE * types.length);
@@ -751,6 +804,7 @@ var R3 = (function () {
     }
 
     exportCall(s, args) {
+      this.declareAll(s.params, args, false);
       const e = this.enc;
       const params = s.params;
       e.reserve(11 + s.name.length + MAX_VALUE * params.length);
@@ -763,12 +817,94 @@ var R3 = (function () {
     }
 
     exportReturn(types, value) {
+      this.declareAll(types, value, true);
       const e = this.enc;
       e.reserve(6 + MAX_VALUE * types.length);
       e.byte(EXPORT_RETURN);
       this.values(types, value);
       this.called();
       this.leave();
+    }
+
+    foreignCall(id, params, args) {
+      this.declareAll(params, args, false);
+      const e = this.enc;
+      e.reserve(16 + MAX_VALUE * params.length);
+      const start = e.pos;
+      const spills = e.spills;
+      e.byte(FOREIGN_CALL);
+      e.num(id);
+      e.u32(params.length);
+      for (let i = 0; i < params.length; i++) {
+        const type = params.charCodeAt(i);
+        this.value(type, args[i]);
+        if (type === T_FUNCREF) args[i] = hostView(args[i]);
+      }
+      this.called();
+      this.openImport = e.spills === spills ? start : -1;
+      this.openImportEnd = e.pos;
+      this.leave();
+    }
+
+    foreignReturn(id, types, value) {
+      this.declareAll(types, value, true);
+      this.importEnded();
+      const e = this.enc;
+      e.reserve(16 + MAX_VALUE * types.length);
+      e.byte(FOREIGN_RETURN);
+      e.num(id);
+      this.values(types, value);
+      this.called();
+    }
+
+    foreignThrow(id, exception) {
+      this.importEnded();
+      const e = this.enc;
+      e.reserve(11);
+      e.byte(FOREIGN_THROW);
+      e.num(id);
+      this.hasThrown = true;
+      this.thrown = exception;
+      this.called();
+      this.enter();
+    }
+
+    // A foreign function's `foreign` event must come before the event using it: events that
+    // carry function references declare them first. `value` is one value or, for several
+    // results (`multi`), an array.
+    declareAll(types, value, multi) {
+      if (!types.includes("r")) return;
+      if (multi && types.length === 1) {
+        this.declare(T_FUNCREF, value);
+        return;
+      }
+      for (let i = 0; i < types.length; i++) this.declare(types.charCodeAt(i), value[i]);
+    }
+
+    declare(type, v) {
+      if (type !== T_FUNCREF || typeof v !== "function") return;
+      const f = unwrap(v);
+      if (this.indexOf(f) === undefined) this.foreignId(f);
+    }
+
+    // The id of foreign function f in this trace, declared the first time; undefined if its
+    // signature is unknown (not a function of a recorded instance).
+    foreignId(f) {
+      let id = this.foreignIds.get(f);
+      if (id !== undefined) return id;
+      const info = foreignInfo(f);
+      if (info === undefined) return undefined;
+      id = this.foreignIds.size;
+      this.foreignIds.set(f, id);
+      const e = this.enc;
+      e.reserve(16 + info.params.length + info.results.length);
+      e.byte(FOREIGN);
+      e.num(id);
+      for (const types of [info.params, info.results]) {
+        e.u32(types.length);
+        for (let i = 0; i < types.length; i++) e.byte(VALUE_TYPES.get(types.charCodeAt(i))[0]);
+      }
+      return id;
     }
 
     exportFailed(exception) {
@@ -813,6 +949,7 @@ var R3 = (function () {
     }
 
     tableSet(entry, index, value) {
+      this.declare(entry.type, value);
       const e = this.enc;
       e.reserve(16 + MAX_VALUE);
       e.byte(TABLE_SET);
@@ -822,6 +959,7 @@ var R3 = (function () {
     }
 
     globalSet(index, type, value) {
+      this.declare(type, value);
       const e = this.enc;
       e.reserve(6 + MAX_VALUE);
       e.byte(GLOBAL_SET);
@@ -845,32 +983,45 @@ var R3 = (function () {
         case T_I64: e.byte(V_I64); e.i64(v); break;
         case T_F32: e.byte(V_F32); e.f32(v); break;
         case T_F64: e.byte(V_F64); e.f64(v); break;
-        case T_FUNCREF: e.byte(V_FUNCREF); this.funcref(v); break;
+        case T_FUNCREF: this.funcref(v); break;
         case T_EXTERNREF: e.byte(V_EXTERNREF); this.externref(v); break;
         default: throw new TypeError("r3: a v128 value cannot cross the JavaScript boundary");
       }
     }
 
-    /** What a funcref is recorded as: the function's index, or null. */
-    recordedIndex(f) {
-      return f === null || f === undefined ? null : this.indexOf(unwrap(f)) ?? null;
+    /** What a funcref is compared as: the function's index, the function if foreign, or null. */
+    refKey(f) {
+      if (f === null || f === undefined) return null;
+      const g = unwrap(f);
+      return this.indexOf(g) ?? (this.foreignIds.has(g) || foreignInfo(g) !== undefined ? g : null);
     }
 
+    // Foreign functions were declared before the event (see declare).
     funcref(f) {
       const e = this.enc;
       if (f === null) {
+        e.byte(V_FUNCREF);
         e.byte(0);
         return;
       }
-      const index = this.indexOf(unwrap(f));
-      if (index === undefined) {
-        warnOnce(`foreign:${this.sha}`, `${this.name} got a function of another module or instance ` +
+      const g = unwrap(f);
+      const index = this.indexOf(g);
+      if (index !== undefined) {
+        e.byte(V_FUNCREF);
+        e.byte(1);
+        e.u32(index);
+        return;
+      }
+      const id = this.foreignIds.get(g);
+      if (id === undefined) {
+        warnOnce(`foreign:${this.sha}`, `${this.name} got a function of a module that is not recorded ` +
           "across its boundary; it is recorded as null");
+        e.byte(V_FUNCREF);
         e.byte(0);
         return;
       }
-      e.byte(1);
-      e.u32(index);
+      e.byte(V_FOREIGN);
+      e.num(id);
     }
 
     // Host values are numbered in order of first appearance; the id is all a replay needs to
@@ -912,7 +1063,28 @@ var R3 = (function () {
       const globals = this.globals;
       for (let i = 0; i < globals.length; i++) globals[i].last = globals[i].obj.value;
       const tables = this.tables;
-      for (let i = 0; i < tables.length; i++) tables[i].size = tableLength.call(tables[i].obj);
+      for (let i = 0; i < tables.length; i++) {
+        const t = tables[i];
+        t.size = tableLength.call(t.obj);
+        if (t.seen !== undefined) t.seen = tableEntries(t.obj);
+      }
+    }
+
+    // Uninstrumented Wasm code (a replay's host module) may write table `t` unseen: from now
+    // on the table is compared entry by entry with what the module last saw.
+    compareWholly(t, seen) {
+      if (t.seen === undefined) t.seen = seen;
+    }
+
+    notePendingDifferences(t) {
+      const seen = t.seen;
+      for (let i = 0, n = tableLength.call(t.obj); i < n; i++) {
+        const before = i < seen.length ? seen[i] : null; // grown entries were null
+        const key = `${t.index}:${i}`;
+        if (tableGet.call(t.obj, i) !== before && !this.pendingSets.has(key)) {
+          this.pendingSets.set(key, { entry: t, index: i, before });
+        }
+      }
     }
 
     checkMemorySize() {
@@ -931,6 +1103,7 @@ var R3 = (function () {
         const size = tableLength.call(t.obj);
         if (size > t.size) this.tableGrow(t, size);
         t.size = size;
+        if (t.seen !== undefined) this.notePendingDifferences(t);
       }
       // In table and index order, like a recorder that compares whole tables (the native one).
       const sets = [...this.pendingSets.values()].sort((a, b) => a.entry.index - b.entry.index || a.index - b.index);
@@ -938,10 +1111,10 @@ var R3 = (function () {
       for (const { entry, index, before } of sets) {
         if (index >= tableLength.call(entry.obj)) continue;
         const value = tableGet.call(entry.obj, index);
-        // A function of another module replacing null (or another such function) is recorded
-        // as null again: nothing a replay could tell apart, so no event.
-        const unchanged = entry.type === T_FUNCREF && this.recordedIndex(value) === this.recordedIndex(before);
+        // E.g. a wrapper replaced by its function: nothing a replay could tell apart, no event.
+        const unchanged = entry.type === T_FUNCREF && this.refKey(value) === this.refKey(before);
         if (value !== before && !unchanged) this.tableSet(entry, index, value);
+        if (entry.type === T_FUNCREF && value !== null) wrapForeignEntry(this, entry.obj, index, value);
       }
     }
 
@@ -1267,6 +1440,150 @@ var R3 = (function () {
   }
 
   // ---------------------------------------------------------------------------------------
+  // Foreign functions (docs/trace-format.md): with dynamic linking a module calls functions of
+  // other instances through a shared table, not through its imports. Wherever a recorded
+  // module finds such a function in a table, the recorder puts a wrapper there: a Wasm function
+  // (so that call_indirect takes it) made by a tiny module importing a JS function. A call of
+  // the wrapper is a call of the host for the recorded instance that has control, and a call
+  // from the host for the function's own instance.
+
+  // Signature and owner of a function of a recorded instance; undefined for any other.
+  function foreignInfo(f) {
+    let info = foreignInfos.get(f);
+    if (info !== undefined) return info;
+    for (let i = 0; i < contexts.length; i++) {
+      const ctx = contexts[i];
+      const index = ctx.indexOf(f);
+      if (index === undefined) continue;
+      info = { params: ctx.info.params[index], results: ctx.info.results[index], owner: ctx };
+      foreignInfos.set(f, info);
+      return info;
+    }
+    return undefined;
+  }
+
+  // At most one recorded instance runs its code at a time.
+  function controllingContext() {
+    for (let i = 0; i < contexts.length; i++) if (contexts[i].control) return contexts[i];
+    return undefined;
+  }
+
+  // Puts the wrapper of foreign function f (read from `table` at `index`, where the module
+  // `ctx` can reach it) in its place.
+  function wrapForeignEntry(ctx, table, index, f) {
+    if (nativeOf.has(f) || ctx.indexOf(f) !== undefined) return; // a wrapper, or its own
+    const wrapper = foreignWrapper(f);
+    if (wrapper !== undefined) tableSet.call(table, index, wrapper);
+  }
+
+  function foreignWrapper(f) {
+    let wrapper = foreignWrappers.get(f);
+    if (wrapper !== undefined) return wrapper;
+    const info = foreignInfo(f);
+    if (info === undefined) return undefined;
+    if (!crossesBoundary(info.params, info.results)) {
+      warnOnce(`foreign-v128:${info.owner.sha}`, `${info.owner.name} has functions with v128 values in a table ` +
+        "other modules share; their calls from those modules are not recorded");
+      return undefined;
+    }
+    const call = function (...args) {
+      const ctx = controllingContext();
+      if (ctx === info.owner) return Reflect.apply(f, undefined, args);
+      if (ctx === undefined || !ctx.recording) return Reflect.apply(hostView(f), undefined, args);
+      return ctx.callForeign(ctx.foreignId(f), info, hostView(f), args);
+    };
+    const module = wrapperModule(info.params, info.results);
+    wrapper = new native.Instance(module, { r3: { f: call } }).exports.f;
+    foreignWrappers.set(f, wrapper);
+    nativeOf.set(wrapper, f);
+    return wrapper;
+  }
+
+  // (module (import "r3" "f" (func (param ...) (result ...))) (export "f" (func 0)))
+  function wrapperModule(params, results) {
+    const key = `${params}|${results}`;
+    let module = wrapperModules.get(key);
+    if (module !== undefined) return module;
+    const e = new Encoder(undefined);
+    const section = (id, content) => {
+      e.reserve(6 + content.length);
+      e.byte(id);
+      e.u32(content.length);
+      e.raw(content);
+    };
+    const types = new Encoder(undefined);
+    types.reserve(16 + params.length + results.length);
+    types.raw([1, 0x60]);
+    for (const list of [params, results]) {
+      types.u32(list.length);
+      for (let i = 0; i < list.length; i++) types.byte(VALUE_TYPES.get(list.charCodeAt(i))[1]);
+    }
+    e.reserve(8);
+    e.raw([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
+    section(1, types.bytes());
+    section(2, [1, 2, 0x72, 0x33, 1, 0x66, 0x00, 0x00]); // "r3" "f": function of type 0
+    section(7, [1, 1, 0x66, 0x00, 0x00]); // "f": function 0
+    module = new native.Module(e.bytes());
+    wrapperModules.set(key, module);
+    return module;
+  }
+
+  // Another module's element segments may write tables recorded instances share while it is
+  // instantiated: those entries are host changes to the recorded instances, like a table.set.
+  function watchTables(module, imports) {
+    if (imports === null || typeof imports !== "object") return [];
+    const watched = [];
+    for (const { module: ns, name, kind } of moduleImports(module)) {
+      if (kind !== "table") continue;
+      const space = namespace(imports, ns);
+      const table = space === undefined ? undefined : space[name];
+      const owners = table instanceof WebAssembly.Table ? tableOwners.get(table) : undefined;
+      if (owners === undefined) continue;
+      watched.push({ table, owners: owners.slice(), before: tableEntries(table) });
+    }
+    return watched;
+  }
+
+  function tableEntries(table) {
+    const entries = [];
+    for (let i = 0, n = tableLength.call(table); i < n; i++) entries.push(tableGet.call(table, i));
+    return entries;
+  }
+
+  // A module that is not recorded (a replay's host module) got tables recorded instances
+  // share: its writes to them are host changes nobody reports.
+  function compareWholly(watched) {
+    for (const { owners, before } of watched) {
+      for (let i = 0; i < owners.length; i += 2) owners[i].compareWholly(owners[i + 1], before.slice());
+    }
+  }
+
+  // A replay's host module stands in for foreign functions; its section says their types.
+  function noteStandIns(module, instance) {
+    let section;
+    try {
+      const sections = native.customSections.call(WebAssembly.Module, module, "r3-replay");
+      if (sections.length === 0) return;
+      section = JSON.parse(decodeUtf8(sections[0]));
+    } catch {
+      return; // not a replay's host module after all
+    }
+    for (const { id, params, results } of section.foreign || []) {
+      const f = instance.exports[`foreign/${id}`];
+      if (typeof f === "function") foreignInfos.set(f, { params, results, owner: undefined });
+    }
+  }
+
+  function noteElementWrites(watched) {
+    for (const { table, owners, before } of watched) {
+      const n = Math.min(before.length, tableLength.call(table));
+      for (let i = 0; i < n; i++) {
+        if (tableGet.call(table, i) !== before[i]) noteTableSet(owners, i, 1, before[i]);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
   // Tables: the host reads functions through wrappers, and its writes to tables of recorded
   // instances are kept for the next host -> module transition of each owner.
 
@@ -1321,14 +1638,26 @@ var R3 = (function () {
 
   function instantiateModule(module, imports) {
     let ctx;
+    let watched;
     try {
+      watched = watchTables(module, imports);
       ctx = link(module, imports);
     } catch (e) {
       return Promise.reject(e);
     }
-    if (ctx === undefined) return native.instantiate.call(WebAssembly, module, imports);
+    if (ctx === undefined) {
+      compareWholly(watched);
+      return native.instantiate.call(WebAssembly, module, imports).then((instance) => {
+        noteElementWrites(watched);
+        noteStandIns(module, instance);
+        return instance;
+      });
+    }
     return native.instantiate.call(WebAssembly, module, ctx.imports).then(
-      (instance) => ctx.instantiated(instance),
+      (instance) => {
+        noteElementWrites(watched);
+        return ctx.instantiated(instance);
+      },
       (e) => { ctx.failed(); throw e; });
   }
 
@@ -1336,8 +1665,15 @@ var R3 = (function () {
     if (new.target === undefined) {
       throw new TypeError("WebAssembly.Instance must be invoked with 'new'");
     }
+    const watched = isModule(module) ? watchTables(module, imports) : [];
     const ctx = isModule(module) ? link(module, imports) : undefined;
-    if (ctx === undefined) return Reflect.construct(native.Instance, [module, imports], new.target);
+    if (ctx === undefined) {
+      compareWholly(watched);
+      const instance = Reflect.construct(native.Instance, [module, imports], new.target);
+      noteElementWrites(watched);
+      if (isModule(module)) noteStandIns(module, instance);
+      return instance;
+    }
     let instance;
     try {
       instance = Reflect.construct(native.Instance, [module, ctx.imports], new.target);
@@ -1345,6 +1681,7 @@ var R3 = (function () {
       ctx.failed();
       throw e;
     }
+    noteElementWrites(watched);
     return ctx.instantiated(instance);
   }
   // Sharing the prototype keeps `instanceof WebAssembly.Instance` true for every instance.

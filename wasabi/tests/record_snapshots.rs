@@ -49,6 +49,18 @@ const CASES: &[(&str, &str)] = &[
             (i32.store (local.get 0) (i32.load (local.get 0)))
             (global.get 0) (call_indirect (result i32) (local.get 0)) (table.get 0 (local.get 0)))"#,
     ),
+    (
+        // Writes to tables the host can reach are reported before they happen; the private
+        // table's are not.
+        "table_writes",
+        r#"(import "env" "t" (table $shared 4 funcref)) (table $own (export "own") 2 externref)
+            (table $private 2 funcref) (elem $e func $f)
+            (func $f (param i32 externref)
+            (table.set $shared (local.get 0) (ref.func $f)) (table.fill $own (local.get 0) (local.get 1) (i32.const 2))
+            (table.copy $shared $private (i32.const 0) (local.get 0) (i32.const 1))
+            (table.init $shared $e (local.get 0) (i32.const 0) (i32.const 1))
+            (table.set $private (i32.const 0) (ref.null func)))"#,
+    ),
 ];
 
 #[test]

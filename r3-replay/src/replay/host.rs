@@ -83,6 +83,7 @@ pub fn emit(
         let body = emitter.implementation(&signature, calls)?;
         functions.function(emitter.type_index(signature));
         code.function(&body);
+        exports.export(&format!("foreign/{id}"), ExportKind::Func, layout.foreign[id]);
     }
     let mut next = layout.implementation(imported) + foreign;
     let unit = emitter.type_index(Signature::default());

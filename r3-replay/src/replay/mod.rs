@@ -10,7 +10,7 @@ mod original;
 pub use original::Original;
 
 use crate::reduce::{self, Outcome, ReduceError};
-use crate::section::{Expect, OriginalModule, ReplaySection, Segment, VERSION};
+use crate::section::{Expect, ForeignStandIn, OriginalModule, ReplaySection, Segment, VERSION};
 use r3_hooks::trace::{Header, Trace};
 use thiserror::Error;
 
@@ -44,6 +44,20 @@ pub struct HostModule {
 
 /// Generates the host module for `trace`, recorded from `original` (named `original_name` in
 /// the two-module form).
+fn type_codes(types: &[r3_hooks::trace::ValueType]) -> String {
+    use r3_hooks::trace::ValueType;
+    let code = |ty: &ValueType| match ty {
+        ValueType::I32 => 'i',
+        ValueType::I64 => 'I',
+        ValueType::F32 => 'f',
+        ValueType::F64 => 'F',
+        ValueType::V128 => 'v',
+        ValueType::FuncRef => 'r',
+        ValueType::ExternRef => 'e',
+    };
+    types.iter().map(code).collect()
+}
+
 pub fn generate(trace: &Trace, original: &[u8], original_name: &str) -> Result<HostModule, ReplayError> {
     let sha256 = Header::new(original, 0).module_sha256;
     if sha256 != trace.header.module_sha256 {
@@ -66,6 +80,11 @@ pub fn generate(trace: &Trace, original: &[u8], original_name: &str) -> Result<H
         table_entries: layout.table_entries.clone(),
         host_first: replay.imports_at_instantiation && layout.functions_only_from_original(),
         functions: layout.refs.iter().copied().collect(),
+        foreign: replay
+            .foreign_types
+            .iter()
+            .map(|(&id, ty)| ForeignStandIn { id, params: type_codes(&ty.params), results: type_codes(&ty.results) })
+            .collect(),
     };
     let mut warnings = replay.warnings.clone();
     if replay.imports_at_instantiation && !section.host_first {

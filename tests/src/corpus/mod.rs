@@ -67,21 +67,12 @@ pub const STEPS: &[(&str, &str)] = &[
     ("run-node", "node"),
 ];
 
-const DYNAMIC_LINKING: &str =
-    "dynamic linking: functions of other instances in a shared table, calls through it unseen";
 const HOST_VALUES: &str = "host values (externref) need GC in a merged module; not merged yet";
-const WASM_TABLE_WRITES: &str =
-    "the JS recorder sees table writes through the JS API only, not the host module's table.set";
 
 /// (program, step, why the step fails for some of its traces).
 pub const KNOWN_LIMITS: &[(&str, &str, &str)] = &[
-    ("treesitter-parse", "check-wasmtime", DYNAMIC_LINKING),
-    ("treesitter-parse", "check-node", DYNAMIC_LINKING),
-    ("treesitter-parse", "run-wasmtime", DYNAMIC_LINKING),
-    ("treesitter-parse", "run-node", DYNAMIC_LINKING),
     ("rollup-bundle", "run-wasmtime", HOST_VALUES),
     ("rollup-bundle", "run-node", HOST_VALUES),
-    ("rollup-bundle", "check-node", WASM_TABLE_WRITES),
 ];
 
 impl AppResult {

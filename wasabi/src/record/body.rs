@@ -185,6 +185,14 @@ impl Rewriter<'_> {
                 self.copy(start, end);
                 self.grow_shadow();
             }
+            (_, Operator::TableSet { table } | Operator::TableFill { table }) if self.visible(*table) => {
+                self.report_table_write(*table, op, start, end)
+            }
+            (_, Operator::TableCopy { dst_table: table, .. } | Operator::TableInit { table, .. })
+                if self.visible(*table) =>
+            {
+                self.report_table_write(*table, op, start, end)
+            }
             _ => self.copy(start, end),
         }
     }
@@ -386,6 +394,36 @@ impl Rewriter<'_> {
         self.shadow_address(dest);
         self.gets(&[dest, length]);
         self.emit(Instruction::MemoryCopy { src_mem: 0, dst_mem: SHADOW });
+    }
+
+    fn visible(&self, table: u32) -> bool {
+        self.layout.visible_tables.get(table as usize).is_some_and(Option::is_some)
+    }
+
+    /// Tells the recorder which entries of a table the host can reach the instruction is about
+    /// to write (`table_write(table, index, count)`): other recorded instances sharing the table
+    /// see this module's writes as host changes. JS cannot see them otherwise.
+    fn report_table_write(&mut self, table: u32, op: &Operator<'_>, start: usize, end: usize) {
+        let element = self.layout.visible_tables[table as usize].expect("a visible table");
+        let operands: &[Ty] = match op {
+            Operator::TableSet { .. } => &[Ty::I32, element],
+            Operator::TableFill { .. } => &[Ty::I32, element, Ty::I32],
+            _ => &[Ty::I32, Ty::I32, Ty::I32],
+        };
+        let temps: Vec<u32> = operands.iter().map(|&ty| self.temps.fresh(ty)).collect();
+        for &temp in temps.iter().rev() {
+            self.emit(Instruction::LocalSet(temp));
+        }
+        self.emit(Instruction::I32Const(table as i32));
+        self.emit(Instruction::LocalGet(temps[0]));
+        match temps.get(2) {
+            Some(&count) => self.emit(Instruction::LocalGet(count)),
+            None => self.emit(Instruction::I32Const(1)),
+        }
+        let table_write = self.layout.table_write.expect("imported when a table is visible");
+        self.emit(Instruction::Call(table_write));
+        self.gets(&temps);
+        self.copy(start, end);
     }
 
     /// Pushes the shadow address of the memory address in `local`. The instruction mirrored

@@ -13,7 +13,8 @@ mod metadata;
 
 pub use metadata::Metadata;
 
-use crate::instrument::{ID_SECTION, export_function_table, in_module_order};
+use crate::instrument::lowlevel::Ty;
+use crate::instrument::{ID_SECTION, export_function_table, in_module_order, type_tables};
 use crate::output::{OutputError, create_dir, write_atomically};
 pub use body::SHADOW_OFFSET;
 use body::{SHADOW, load_of_width};
@@ -65,6 +66,10 @@ struct Layout {
     /// Memory 0 is host-visible, so it has a shadow (memory 1).
     shadow: bool,
     sync: u32,
+    /// `__r3.table_write`, if the host can reach a table.
+    table_write: Option<u32>,
+    /// Per table index: its element type if the host can reach it.
+    visible_tables: Vec<Option<Ty>>,
     check_range: u32,
     naive: u32,
     imported_functions: u32,
@@ -89,13 +94,20 @@ pub fn instrument_for_recording(bytes: &[u8]) -> Result<Recording, Error> {
     }
     let imported_functions = module.num_imported_functions();
     let defined_functions = module.functions.len() as u32;
-    let inserted = shadow as u32;
     let sync = if shadow {
         let ty = FuncType::new([ValType::I32; 3], []);
         module.add_function_import(IMPORT_MODULE, "sync", ty)
     } else {
         u32::MAX
     };
+    let table_write = (!metadata.tables.is_empty())
+        .then(|| module.add_function_import(IMPORT_MODULE, "table_write", FuncType::new([ValType::I32; 3], [])));
+    let inserted = shadow as u32 + table_write.is_some() as u32;
+    let table_types = type_tables(&module).tables;
+    let mut visible_tables = vec![None; table_types.len()];
+    for table in &metadata.tables {
+        visible_tables[table.index as usize] = table_types.get(table.index as usize).copied();
+    }
     if shadow {
         import_memory_and_shadow(&mut module);
     }
@@ -106,6 +118,8 @@ pub fn instrument_for_recording(bytes: &[u8]) -> Result<Recording, Error> {
     let layout = Layout {
         shadow,
         sync,
+        table_write,
+        visible_tables,
         check_range: imported_functions + inserted + defined_functions,
         naive,
         imported_functions,

@@ -25,6 +25,9 @@ pub(super) enum Slot {
         function: Option<(u32, FuncType)>,
     },
     Sync,
+    /// `__r3.table_write`: natively, tables are compared at every host -> module transition
+    /// instead, so it does nothing.
+    TableWrite,
     /// Memory 0, which the original defined; the recorder creates it with this type.
     Memory(MemoryType),
     Shadow,
@@ -124,6 +127,7 @@ fn plan(module: &Module) -> (Vec<OriginalImport>, Vec<Slot>) {
         let ty = import.ty();
         let slot = match (import.module(), import.name(), &ty) {
             (IMPORT_MODULE, "sync", _) => Slot::Sync,
+            (IMPORT_MODULE, "table_write", _) => Slot::TableWrite,
             (IMPORT_MODULE, "shadow", _) => Slot::Shadow,
             (IMPORT_MODULE, "memory", ExternType::Memory(memory)) => Slot::Memory(memory.clone()),
             _ => {
