@@ -30,7 +30,11 @@ fn sample() -> Trace {
         Event::GlobalSet { global: 5, value: Value::F32(0xffc0_0000) },
         Event::ImportReturn { func: 0, results: values },
         Event::ImportThrow { func: 1 },
-        Event::Foreign { id: 0, params: vec![ValueType::I64, ValueType::V128], results: vec![ValueType::FuncRef] },
+        Event::Foreign {
+            id: 0,
+            params: vec![ValueType::I64, ValueType::V128],
+            results: vec![ValueType::FuncRef],
+        },
         Event::TableSet { table: 0, index: 1, value: Value::Foreign(0) },
         Event::ForeignCall { id: 0, args: vec![Value::I64(-1), Value::V128([0xff; 16])] },
         Event::ForeignReturn { id: 0, results: vec![Value::Foreign(0)] },

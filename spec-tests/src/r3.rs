@@ -109,7 +109,9 @@ impl Session {
                 .map_err(|error| Failure::Other(format!("cannot finish the recording: {error}")))
                 .and_then(|trace| {
                     let mut limits = recorded.instance.warnings();
-                    limits.retain(|warning| warning.contains("recorded as null") || warning.contains("a replay cannot"));
+                    limits.retain(|warning| {
+                        warning.contains("recorded as null") || warning.contains("a replay cannot")
+                    });
                     limits.extend(recorded.limits.iter().cloned());
                     replay_and_check(&self.dir, &trace, &recorded.bytes, &limits)
                 });
@@ -283,8 +285,8 @@ fn imports_host_values(host: &[u8]) -> bool {
 fn describe(mismatch: &Mismatch) -> String {
     match mismatch {
         Mismatch::Event { index, expected, actual } => {
-            let show = |event: &Option<Event>| {
-                event.as_ref().map_or("(none: the trace ends)".into(), check::event_json)
+            let show = |event: &Option<Box<Event>>| {
+                event.as_deref().map_or("(none: the trace ends)".into(), check::event_json)
             };
             format!("event {index}: recorded {}, replayed {}", show(expected), show(actual))
         }

@@ -71,8 +71,8 @@ fn a_divergent_replay_is_caught() {
     match check::compare(&recorded, &corrupted) {
         Err(Mismatch::Event { index: found, expected, actual }) => {
             assert_eq!(found, index);
-            assert_eq!(expected, Some(recorded.events[index].clone()));
-            assert_eq!(actual, Some(corrupted.events[index].clone()));
+            assert_eq!(expected, Some(Box::new(recorded.events[index].clone())));
+            assert_eq!(actual, Some(Box::new(corrupted.events[index].clone())));
         }
         other => panic!("expected a divergence at event {index}, got {other:?}"),
     }

@@ -176,7 +176,13 @@ impl Recorder {
         let header = Header { version: VERSION, module_sha256: origin.sha256.clone(), instance: *number };
         let label = format!("{} instance {number}", origin.name);
         let foreigners = registry(&self.registry).foreigners.clone();
-        let ctx = Context::create(label, &header, path.clone(), module.metadata.imported_functions, foreigners.clone())?;
+        let ctx = Context::create(
+            label,
+            &header,
+            path.clone(),
+            module.metadata.imported_functions,
+            foreigners.clone(),
+        )?;
         let ctx = Arc::new(Mutex::new(ctx));
         foreigners.add_context(&ctx);
         match instantiate_linked(&mut store, &ctx, module, imports) {

@@ -80,19 +80,35 @@ pub enum ValueType {
 #[serde(rename_all = "snake_case")]
 pub enum Event {
     /// The host calls an exported function.
-    ExportCall { func: u32, name: String, args: Vec<Value> },
+    ExportCall {
+        func: u32,
+        name: String,
+        args: Vec<Value>,
+    },
     /// That export call returns to the host.
-    ExportReturn { results: Vec<Value> },
+    ExportReturn {
+        results: Vec<Value>,
+    },
     /// That export call trapped.
-    ExportTrap { message: String },
+    ExportTrap {
+        message: String,
+    },
     /// A host exception (thrown by an import) left the module through that export call.
     ExportThrow,
     /// The module calls an imported function (by function index).
-    ImportCall { func: u32, args: Vec<Value> },
+    ImportCall {
+        func: u32,
+        args: Vec<Value>,
+    },
     /// That import returns to the module.
-    ImportReturn { func: u32, results: Vec<Value> },
+    ImportReturn {
+        func: u32,
+        results: Vec<Value>,
+    },
     /// That import threw; the exception unwinds through the module.
-    ImportThrow { func: u32 },
+    ImportThrow {
+        func: u32,
+    },
     /// Bytes the host wrote into a memory, as the module first read them (only the bytes that
     /// differ from what the module itself last wrote or saw).
     MemoryWrite {
@@ -102,26 +118,57 @@ pub enum Event {
         bytes: Vec<u8>,
     },
     /// The host grew a memory to `pages` pages.
-    MemoryGrow { memory: u32, pages: u64 },
+    MemoryGrow {
+        memory: u32,
+        pages: u64,
+    },
     /// The host set a table entry that the module later read.
-    TableSet { table: u32, index: u64, value: Value },
+    TableSet {
+        table: u32,
+        index: u64,
+        value: Value,
+    },
     /// The host grew a table to `size` entries, new entries set to `init`.
-    TableGrow { table: u32, size: u64, init: Value },
+    TableGrow {
+        table: u32,
+        size: u64,
+        init: Value,
+    },
     /// The host set a global that the module later read.
-    GlobalSet { global: u32, value: Value },
+    GlobalSet {
+        global: u32,
+        value: Value,
+    },
     /// The recording ended normally; `naive_events` is how many events a recorder without any
     /// reduction would have written (every load, every global and table read), for stats.
-    End { naive_events: u64 },
+    End {
+        naive_events: u64,
+    },
     /// The host's imported memory has a lower maximum (in pages) than the module declares:
     /// a `memory.grow` beyond it fails. Written at instantiation by recorders that can see it.
-    MemoryMax { memory: u32, pages: u64 },
+    MemoryMax {
+        memory: u32,
+        pages: u64,
+    },
     /// Declares foreign function `id` (see [`Value::Foreign`]) before any event refers to it.
-    Foreign { id: u64, params: Vec<ValueType>, results: Vec<ValueType> },
+    Foreign {
+        id: u64,
+        params: Vec<ValueType>,
+        results: Vec<ValueType>,
+    },
     /// The module calls foreign function `id` (through a table): to the module, a call of
     /// the host like an import call, with the same call-stack optimisation.
-    ForeignCall { id: u64, args: Vec<Value> },
-    ForeignReturn { id: u64, results: Vec<Value> },
-    ForeignThrow { id: u64 },
+    ForeignCall {
+        id: u64,
+        args: Vec<Value>,
+    },
+    ForeignReturn {
+        id: u64,
+        results: Vec<Value>,
+    },
+    ForeignThrow {
+        id: u64,
+    },
 }
 
 impl Event {
@@ -168,7 +215,9 @@ pub enum TraceError {
     Io(#[from] std::io::Error),
     #[error("not an R3 trace: {0}")]
     NotATrace(String),
-    #[error("trace format version {found} is not supported (this build reads versions {OLDEST_READ} to {VERSION})")]
+    #[error(
+        "trace format version {found} is not supported (this build reads versions {OLDEST_READ} to {VERSION})"
+    )]
     Version { found: u32 },
     #[error("malformed trace header: {0}")]
     Header(String),

@@ -14,7 +14,7 @@ pub enum Mismatch {
     Module { expected: String, actual: String },
     /// `None`: that trace ended before event `index`.
     #[error("the traces differ at event {index}")]
-    Event { index: usize, expected: Option<Event>, actual: Option<Event> },
+    Event { index: usize, expected: Option<Box<Event>>, actual: Option<Box<Event>> },
     #[error("the traces agree but have no end event: the recording was cut short")]
     Unended,
 }
@@ -39,7 +39,8 @@ pub fn compare(expected: &Trace, actual: &Trace) -> Result<(), Mismatch> {
             return Ok(());
         }
         if !same {
-            return Err(Mismatch::Event { index, expected: left.cloned(), actual: right.cloned() });
+            let (expected, actual) = (left.cloned().map(Box::new), right.cloned().map(Box::new));
+            return Err(Mismatch::Event { index, expected, actual });
         }
     }
     match expected.events.last() {
@@ -135,7 +136,6 @@ impl Renaming {
             _ => left == right,
         }
     }
-
 }
 
 impl IdMap {
@@ -284,8 +284,8 @@ mod tests {
             mismatch,
             Mismatch::Event {
                 index: 1,
-                expected: Some(left.events[1].clone()),
-                actual: Some(right.events[1].clone())
+                expected: Some(Box::new(left.events[1].clone())),
+                actual: Some(Box::new(right.events[1].clone()))
             }
         );
         let text = render(&mismatch, &left, &right, 1);
@@ -312,7 +312,7 @@ mod tests {
         let left = trace(vec![call(vec![]), end(0)]);
         let right = trace(vec![call(vec![])]);
         let mismatch = compare(&left, &right).unwrap_err();
-        assert_eq!(mismatch, Mismatch::Event { index: 1, expected: Some(end(0)), actual: None });
+        assert_eq!(mismatch, Mismatch::Event { index: 1, expected: Some(Box::new(end(0))), actual: None });
         assert!(render(&mismatch, &left, &right, 2).contains("(no event: the trace ends here)"));
     }
 

@@ -214,7 +214,9 @@ fn val(mut store: impl AsContextMut, value: Value, externs: &Externs) -> Result<
             Val::ExternRef(Some(externs.get(&mut store, id).map_err(|error| format!("{error:#}"))?))
         }
         Value::Foreign(id) => {
-            return Err(format!("foreign function {id}, which the host module defines, does not exist before it"));
+            return Err(format!(
+                "foreign function {id}, which the host module defines, does not exist before it"
+            ));
         }
     })
 }

@@ -17,10 +17,9 @@ use r3_hooks::trace::{Value, ValueType};
 use std::borrow::Cow;
 use std::collections::HashMap;
 use wasm_encoder::{
-    CodeSection, ConstExpr, CustomSection, DataCountSection, DataSection, ElementSection, Elements, ExportKind,
-    ExportSection,
-    Function, FunctionSection, GlobalSection, GlobalType, HeapType, Ieee32, Ieee64, ImportSection,
-    InstructionSink, MemArg, Module, TypeSection, ValType,
+    CodeSection, ConstExpr, CustomSection, DataCountSection, DataSection, ElementSection, Elements,
+    ExportKind, ExportSection, Function, FunctionSection, GlobalSection, GlobalType, HeapType, Ieee32,
+    Ieee64, ImportSection, InstructionSink, MemArg, Module, TypeSection, ValType,
 };
 
 /// Writes longer than this go through the data segment.
@@ -175,7 +174,11 @@ impl<'a> Emitter<'a> {
 
     /// The implementation of a function of the host the original calls (an imported function,
     /// a foreign function) that answers its `calls` in order.
-    fn implementation(&mut self, signature: &Signature, calls: &[ImportCall]) -> Result<Function, ReplayError> {
+    fn implementation(
+        &mut self,
+        signature: &Signature,
+        calls: &[ImportCall],
+    ) -> Result<Function, ReplayError> {
         if calls.is_empty() {
             // Never called when recorded: a call in the replay is a divergence.
             let mut body = Function::new([]);

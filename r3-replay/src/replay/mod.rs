@@ -83,7 +83,11 @@ pub fn generate(trace: &Trace, original: &[u8], original_name: &str) -> Result<H
         foreign: replay
             .foreign_types
             .iter()
-            .map(|(&id, ty)| ForeignStandIn { id, params: type_codes(&ty.params), results: type_codes(&ty.results) })
+            .map(|(&id, ty)| ForeignStandIn {
+                id,
+                params: type_codes(&ty.params),
+                results: type_codes(&ty.results),
+            })
             .collect(),
     };
     let mut warnings = replay.warnings.clone();

@@ -118,6 +118,7 @@ pub fn section(original: &[u8], globals: Vec<InitialGlobal>, expect: &[Expect]) 
         table_entries: Vec::new(),
         host_first: false,
         functions: Vec::new(),
+        foreign: Vec::new(),
     }
 }
 

@@ -100,8 +100,9 @@ pub fn instrument_for_recording(bytes: &[u8]) -> Result<Recording, Error> {
     } else {
         u32::MAX
     };
-    let table_write = (!metadata.tables.is_empty())
-        .then(|| module.add_function_import(IMPORT_MODULE, "table_write", FuncType::new([ValType::I32; 3], [])));
+    let table_write = (!metadata.tables.is_empty()).then(|| {
+        module.add_function_import(IMPORT_MODULE, "table_write", FuncType::new([ValType::I32; 3], []))
+    });
     let inserted = shadow as u32 + table_write.is_some() as u32;
     let table_types = type_tables(&module).tables;
     let mut visible_tables = vec![None; table_types.len()];

@@ -397,12 +397,11 @@ impl Context {
     /// host -> module transition records them.
     fn forget_foreign(&mut self, mut store: impl AsContextMut, table: &mut TrackedTable) {
         for (i, entry) in table.entries.iter_mut().enumerate() {
-            if matches!(entry, Snap::Func(key) if *key != 0) {
-                if let Some(Ref::Func(Some(func))) = table.table.get(&mut store, i as u64) {
-                    if self.is_foreign(&mut store, &func) {
-                        *entry = Snap::null(true);
-                    }
-                }
+            if matches!(entry, Snap::Func(key) if *key != 0)
+                && let Some(Ref::Func(Some(func))) = table.table.get(&mut store, i as u64)
+                && self.is_foreign(&mut store, &func)
+            {
+                *entry = Snap::null(true);
             }
         }
     }
@@ -442,15 +441,18 @@ impl Context {
                 let value = self.ref_value(&mut store, &current);
                 // E.g. a wrapper replaced by the function it stands for: nothing a replay could
                 // tell apart, so no event.
-                let unchanged = matches!(&*entry, Snap::Func(key) if self.recorded_value(*key) == Some(value));
+                let unchanged =
+                    matches!(&*entry, Snap::Func(key) if self.recorded_value(*key) == Some(value));
                 if !unchanged {
                     self.emit(&Event::TableSet { table: table.index, index: i as u64, value });
                 }
                 *entry = Snap::of_ref(&mut store, &current);
-                if let (Value::Foreign(_), Ref::Func(Some(func))) = (value, &current) {
-                    if !self.foreigners.is_wrapper(func_key(&mut store, Some(func))) {
-                        self.unwrapped.push(Unwrapped { table: table.table, tracked: table.index, index: i as u64, func: *func });
-                    }
+                if let (Value::Foreign(_), Ref::Func(Some(func))) = (value, &current)
+                    && !self.foreigners.is_wrapper(func_key(&mut store, Some(func)))
+                {
+                    let unwrapped =
+                        Unwrapped { table: table.table, tracked: table.index, index: i as u64, func: *func };
+                    self.unwrapped.push(unwrapped);
                 }
             }
         }

@@ -97,7 +97,12 @@ impl Foreigners {
 
     /// Values the module is handed: foreign functions become their wrappers, so that the module
     /// calling them (after putting them in a table) is seen.
-    pub fn hand_in<T: 'static>(&self, mut store: impl AsContextMut<Data = T>, ctx: &Shared, vals: &mut [Val]) {
+    pub fn hand_in<T: 'static>(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        ctx: &Shared,
+        vals: &mut [Val],
+    ) {
         for val in vals {
             let Val::FuncRef(Some(func)) = *val else { continue };
             if lock(ctx).is_foreign(&mut store, &func) {
