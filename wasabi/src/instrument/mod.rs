@@ -16,9 +16,8 @@ use lowlevel::{HookKey, Kind, Ty, is_polymorphic};
 use ops::Family;
 use ops::OpId;
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeSet;
 use wasabi_wasm::{
     ConstExpr, CustomContent, CustomSection, DecodeOptions, DeferredBody, Element, ElementItems, ElementMode,
     Error, ExportKind, FuncType, Global, GlobalType, ImportKind, Instr, Module, Placement, RefType,
@@ -59,12 +58,7 @@ pub fn instrument(bytes: &[u8], hooks: &HookSet) -> Result<Instrumented, Error> 
     }))
     .map_err(body_error)?;
 
-    let hook_keys: Vec<HookKey> = surveys
-        .iter()
-        .flat_map(|survey| survey.hooks.iter().cloned())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let hook_keys = all_hooks(&surveys);
     let imports = hook_keys
         .iter()
         .map(|key| (HOOK_MODULE.to_string(), key.import_name(), FuncType::new(key.params(), [])));
@@ -212,6 +206,26 @@ pub(crate) fn export_function_table(
         items: ElementItems::Functions(functions),
     });
     module.add_export(name, ExportKind::Table, table);
+}
+
+/// The low-level hooks of all functions, sorted: their import order must not depend on the
+/// scheduling. United in parallel: a large module has millions of (mostly repeated) keys.
+fn all_hooks(surveys: &[Survey]) -> Vec<HookKey> {
+    let unite = |mut all: FxHashSet<HookKey>, hooks: &FxHashSet<HookKey>| {
+        for key in hooks {
+            if !all.contains(key) {
+                all.insert(key.clone());
+            }
+        }
+        all
+    };
+    let all = surveys
+        .par_iter()
+        .fold(FxHashSet::default, |all, survey| unite(all, &survey.hooks))
+        .reduce(FxHashSet::default, |all, other| unite(all, &other));
+    let mut keys: Vec<HookKey> = all.into_iter().collect();
+    keys.sort_unstable();
+    keys
 }
 
 fn instrumentation_id(bytes: &[u8], hooks: &HookSet) -> String {
