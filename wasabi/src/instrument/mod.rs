@@ -53,10 +53,17 @@ pub fn instrument(bytes: &[u8], hooks: &HookSet) -> Result<Instrumented, Error> 
     let cx = Context { bytes, hooks, features: options.features, start: module.start, start_flag, types };
     let body_error = |error| wasabi_wasm::body_error(bytes, &options, error);
 
-    let surveys: Vec<Survey> = in_module_order(bodies.par_iter().map(|deferred| {
-        Walker::run(&cx, Survey::default(), &deferred.body, validator_of(deferred)).map(|(survey, _)| survey)
-    }))
-    .map_err(body_error)?;
+    // Hashing the whole input is sequential: it runs while the other threads survey.
+    let (id, surveys) = rayon::join(
+        || instrumentation_id(bytes, hooks),
+        || {
+            in_module_order(bodies.par_iter().map(|deferred| {
+                Walker::run(&cx, Survey::default(), &deferred.body, validator_of(deferred))
+                    .map(|(survey, _)| survey)
+            }))
+        },
+    );
+    let surveys: Vec<Survey> = surveys.map_err(body_error)?;
 
     let hook_keys = all_hooks(&surveys);
     let imports = hook_keys
@@ -130,7 +137,6 @@ pub fn instrument(bytes: &[u8], hooks: &HookSet) -> Result<Instrumented, Error> 
             if f < imported_functions { f } else { f + hook_count }
         });
     }
-    let id = instrumentation_id(bytes, hooks);
     module.custom_sections.push(CustomSection {
         placement: Placement::AfterData,
         content: CustomContent::Raw { name: ID_SECTION.to_string(), data: id.clone().into_bytes() },
