@@ -316,7 +316,7 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
             func: func_index,
             results,
             code: Vec::with_capacity(if P::EMIT {
-                (body.range().end - body.range().start) as usize * 6
+                (body.range().end - body.range().start) as usize * 10
             } else {
                 0
             }),
@@ -516,26 +516,14 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
         Ok(self.known_types(id, op, site))
     }
 
-    /// Types from the module's declarations, the operator's immediates, the survey's answers
-    /// for the few sites only a type stack knows (`site`, from the validator in the survey),
-    /// and the opcode for everything else.
+    /// Types of a polymorphic instruction other than `local.*` and `global.*`, from the
+    /// module's declarations, the operator's immediates, and the survey's answers for the few
+    /// sites only a type stack knows (`site`, from the validator in the survey).
     fn known_types(&mut self, id: OpId, op: &Operator<'a>, site: Option<Ty>) -> (TypeList, TypeList) {
         use Ty::I32;
         let list = |types: &[Ty]| TypeList::from_slice(types);
         let cx = self.cx;
         match *op {
-            Operator::LocalGet { local_index } => (list(&[]), list(&[self.locals[local_index as usize]])),
-            Operator::LocalSet { local_index } => (list(&[self.locals[local_index as usize]]), list(&[])),
-            Operator::LocalTee { local_index } => {
-                let ty = self.locals[local_index as usize];
-                (list(&[ty]), list(&[ty]))
-            }
-            Operator::GlobalGet { global_index } => {
-                (list(&[]), list(&[cx.types.globals[global_index as usize]]))
-            }
-            Operator::GlobalSet { global_index } => {
-                (list(&[cx.types.globals[global_index as usize]]), list(&[]))
-            }
             Operator::TableGet { table } => (list(&[I32]), list(&[cx.types.tables[table as usize]])),
             Operator::TableSet { table } => (list(&[I32, cx.types.tables[table as usize]]), list(&[])),
             Operator::TableGrow { table } => (list(&[cx.types.tables[table as usize], I32]), list(&[I32])),
@@ -551,7 +539,7 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
                 let ty = self.pass.site_type(site);
                 (list(&[ty, ty, I32]), list(&[ty]))
             }
-            _ => unreachable!("{} has fixed types", id.info().mnemonic),
+            _ => unreachable!("{} has its own types", id.info().mnemonic),
         }
     }
 
@@ -589,6 +577,9 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
 
     fn value_op(&mut self, id: OpId, op: &Operator<'a>, offset: u64, end: u64) -> Result<()> {
         let family = id.info().family;
+        if matches!(family, Family::Local | Family::Global) {
+            return self.variable_op(id, op, offset, end);
+        }
         if is_polymorphic(family) {
             return self.polymorphic_op(id, op, offset, end);
         }
@@ -616,30 +607,38 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
         Ok(())
     }
 
+    /// `local.*` and `global.*`: the hook takes one value, whether read or written (a tee's
+    /// input and output are the same), read again after the instruction: no copy needed.
+    fn variable_op(&mut self, id: OpId, op: &Operator<'a>, offset: u64, end: u64) -> Result<()> {
+        // Before the index is used: in an invalid body it may not exist.
+        self.validate(offset, op)?;
+        let (index, ty) = match *op {
+            Operator::LocalGet { local_index }
+            | Operator::LocalSet { local_index }
+            | Operator::LocalTee { local_index } => (local_index, self.locals[local_index as usize]),
+            Operator::GlobalGet { global_index } | Operator::GlobalSet { global_index } => {
+                (global_index, self.cx.types.globals[global_index as usize])
+            }
+            _ => unreachable!("{} is not a variable instruction", id.info().mnemonic),
+        };
+        let hook = self.pass.variable_hook(id, ty);
+        self.copy(op, offset, end);
+        self.location();
+        self.i32_consts(&[index as i32]);
+        self.read_again(op, ty);
+        self.call(hook);
+        Ok(())
+    }
+
     fn polymorphic_op(&mut self, id: OpId, op: &Operator<'a>, offset: u64, end: u64) -> Result<()> {
         let family = id.info().family;
         let (inputs, outputs) = self.polymorphic_types(id, op, offset)?;
-        let hook = if matches!(family, Family::Local | Family::Global) {
-            // One value, whether read or written (a tee's input and output are the same).
-            let value = inputs.first().or(outputs.first()).copied().unwrap_or(Ty::I32);
-            self.pass.variable_hook(id, value)
-        } else {
-            let types = inputs.iter().chain(&outputs).copied().collect();
-            self.pass.hook(HookKey { kind: Kind::Op(id), types })
-        };
+        let types = inputs.iter().chain(&outputs).copied().collect();
+        let hook = self.pass.hook(HookKey { kind: Kind::Op(id), types });
         if !P::EMIT {
             return Ok(());
         }
         match family {
-            // A local or global can be read again after the instruction: no copy needed.
-            Family::Local | Family::Global => {
-                self.copy(op, offset, end);
-                self.location();
-                self.immediates(op, family);
-                let value = inputs.first().or(outputs.first()).copied().unwrap_or(Ty::I32);
-                self.read_again(op, value);
-                self.call(hook);
-            }
             // Storing to the temp is the drop.
             Family::Drop => {
                 let temp = self.temps.fresh(inputs[0]);
