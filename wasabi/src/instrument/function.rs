@@ -2,14 +2,15 @@
 //!
 //! Each body is walked twice with the same code: a survey pass validates it and learns which
 //! low-level hooks and block ends exist (hook imports must be numbered before any call to them
-//! is written); an emit pass then writes the instrumented body. Types come from wasmparser's
-//! validator in the survey and, in the emit pass, from the module's declarations, the opcode
-//! and the survey's answers for the few operands only a type stack knows, so the instrumenter
-//! never re-implements type checking.
+//! is written); an emit pass then writes the instrumented body. Types come from the module's
+//! declarations, from the opcode (its types learnt from wasmparser's validator where it is
+//! first seen) and, for the few operands only a type stack knows, from the validator in the
+//! survey, whose answers the emit pass replays; so the instrumenter never re-implements type
+//! checking.
 
 use super::info::{BlockNode, BrTableInfo, EndedBlock, Location, ResolvedLabel};
 use super::lowlevel::{BlockKind, HookKey, Kind, Ty, TypeList, family_hook, is_polymorphic};
-use super::ops::{Family, OpId, fixed_types, memarg_and_lane, remember_fixed_types};
+use super::ops::{Family, OpId, Signature, fixed_types, memarg_and_lane, remember_fixed_types};
 use super::temps::Temps;
 use crate::hooks::{Hook, HookSet};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -215,6 +216,17 @@ impl Pass for Emit<'_> {
     }
 }
 
+/// Byte ranges in `Walker::template_bytes`: the saves of the inputs (before the instruction),
+/// then those of the outputs and the function half of the location, then (after the
+/// instruction's index and immediates) the pushes of the values and the call.
+#[derive(Clone, Copy)]
+struct Template {
+    start: u32,
+    inputs_saved: u32,
+    location: u32,
+    end: u32,
+}
+
 #[derive(Clone, Copy)]
 struct Block {
     kind: BlockKind,
@@ -262,6 +274,9 @@ pub struct Walker<'c, 'a, P: Pass> {
     func_local: Option<u32>,
     code: Vec<u8>,
     temps: Temps,
+    /// Emit pass: per opcode with fixed types, its template in `template_bytes`, if built.
+    templates: Vec<Option<Template>>,
+    template_bytes: Vec<u8>,
     blocks: Vec<Block>,
     nodes: u32,
     instr: u32,
@@ -300,8 +315,9 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
             validator,
             func: func_index,
             results,
+            // With all hooks a body grows about 8x; growing the buffer would copy it.
             code: Vec::with_capacity(if P::EMIT {
-                (body.range().end - body.range().start) as usize * 6
+                (body.range().end - body.range().start) as usize * 10
             } else {
                 0
             }),
@@ -311,6 +327,8 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
             blocks: Vec::new(),
             nodes: 0,
             instr: 0,
+            templates: if P::EMIT { vec![None; OpId::COUNT] } else { Vec::new() },
+            template_bytes: Vec::new(),
         };
         walker.prologue();
         let mut binary = body.get_binary_reader_for_operators()?;
@@ -424,13 +442,18 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
 
     fn location_at(&mut self, instr: i32) {
         if P::EMIT {
-            let func = self.func as i32;
-            match self.func_local {
-                Some(local) => self.sink().local_get(local),
-                None => self.sink().i32_const(func),
-            };
+            self.location_func();
             self.sink().i32_const(instr);
         }
+    }
+
+    /// The first half of a location, the same at every site of the function.
+    fn location_func(&mut self) {
+        let func = self.func as i32;
+        match self.func_local {
+            Some(local) => self.sink().local_get(local),
+            None => self.sink().i32_const(func),
+        };
     }
 
     fn call(&mut self, function: u32) {
@@ -464,43 +487,44 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
         self.blocks.last_mut().expect("inside the function block").unreachable = true;
     }
 
-    /// Input and output types of a value instruction (and validates it, in the survey).
-    fn value_types(&mut self, id: OpId, op: &Operator<'a>, offset: u64) -> Result<(TypeList, TypeList)> {
-        let Some(validator) = &mut self.validator else { return Ok(self.known_types(id, op)) };
+    /// Input and output types of an instruction whose types follow from its opcode (and
+    /// validates it, in the survey); the validator's type stack is read at the first
+    /// instruction of each opcode only.
+    fn fixed_types(&mut self, id: OpId, op: &Operator<'a>, offset: u64) -> Result<&'static Signature> {
+        let Some(validator) = &mut self.validator else {
+            return Ok(fixed_types(id).expect("the survey saw this operator first"));
+        };
+        if let Some(types) = fixed_types(id) {
+            validator.op(offset, op)?;
+            return Ok(types);
+        }
         let (pops, pushes) = op.operator_arity(&*validator).unwrap_or((0, 0));
         let inputs = stack_types(validator, pops as usize);
         validator.op(offset, op)?;
-        // Operands are missing only in an invalid body, which the validator has just refused.
-        let typed = "a valid instruction in reachable code has typed operands";
-        let inputs = inputs.expect(typed);
-        let outputs = stack_types(validator, pushes as usize).expect(typed);
-        if !is_polymorphic(id.info().family) {
-            remember_fixed_types(id, &inputs, &outputs);
-        } else if needs_site_type(op) {
-            self.pass.site_type(inputs.first().copied());
-        }
-        Ok((inputs, outputs))
+        let inputs = inputs.expect(TYPED);
+        let outputs = stack_types(validator, pushes as usize).expect(TYPED);
+        Ok(remember_fixed_types(id, inputs, outputs))
     }
 
-    /// Types from the module's declarations, the operator's immediates, the survey's answers
-    /// for the few sites only a type stack knows, and the opcode for everything else.
-    fn known_types(&mut self, id: OpId, op: &Operator<'a>) -> (TypeList, TypeList) {
+    /// Input and output types of a polymorphic instruction (and validates it, in the survey).
+    /// The validator's type stack is read only where the declarations cannot tell: at the sites
+    /// of [`needs_site_type`].
+    fn polymorphic_types(&mut self, id: OpId, op: &Operator<'a>, offset: u64) -> Result<Signature> {
+        let Some(validator) = &mut self.validator else { return Ok(self.known_types(id, op, None)) };
+        let site = needs_site_type(op).then(|| site_operand(validator, op));
+        validator.op(offset, op)?;
+        let site = site.map(|ty| ty.expect(TYPED));
+        Ok(self.known_types(id, op, site))
+    }
+
+    /// Types of a polymorphic instruction other than `local.*` and `global.*`, from the
+    /// module's declarations, the operator's immediates, and the survey's answers for the few
+    /// sites only a type stack knows (`site`, from the validator in the survey).
+    fn known_types(&mut self, id: OpId, op: &Operator<'a>, site: Option<Ty>) -> (TypeList, TypeList) {
         use Ty::I32;
         let list = |types: &[Ty]| TypeList::from_slice(types);
         let cx = self.cx;
         match *op {
-            Operator::LocalGet { local_index } => (list(&[]), list(&[self.locals[local_index as usize]])),
-            Operator::LocalSet { local_index } => (list(&[self.locals[local_index as usize]]), list(&[])),
-            Operator::LocalTee { local_index } => {
-                let ty = self.locals[local_index as usize];
-                (list(&[ty]), list(&[ty]))
-            }
-            Operator::GlobalGet { global_index } => {
-                (list(&[]), list(&[cx.types.globals[global_index as usize]]))
-            }
-            Operator::GlobalSet { global_index } => {
-                (list(&[cx.types.globals[global_index as usize]]), list(&[]))
-            }
             Operator::TableGet { table } => (list(&[I32]), list(&[cx.types.tables[table as usize]])),
             Operator::TableSet { table } => (list(&[I32, cx.types.tables[table as usize]]), list(&[])),
             Operator::TableGrow { table } => (list(&[cx.types.tables[table as usize], I32]), list(&[I32])),
@@ -510,13 +534,13 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
                 let ty = Ty::from_parser(ty).unwrap_or(I32);
                 (list(&[ty, ty, I32]), list(&[ty]))
             }
-            Operator::RefIsNull => (list(&[self.pass.site_type(None)]), list(&[I32])),
-            Operator::Drop => (list(&[self.pass.site_type(None)]), list(&[])),
+            Operator::RefIsNull => (list(&[self.pass.site_type(site)]), list(&[I32])),
+            Operator::Drop => (list(&[self.pass.site_type(site)]), list(&[])),
             Operator::Select => {
-                let ty = self.pass.site_type(None);
+                let ty = self.pass.site_type(site);
                 (list(&[ty, ty, I32]), list(&[ty]))
             }
-            _ => fixed_types(id).clone(),
+            _ => unreachable!("{} has its own types", id.info().mnemonic),
         }
     }
 
@@ -554,35 +578,68 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
 
     fn value_op(&mut self, id: OpId, op: &Operator<'a>, offset: u64, end: u64) -> Result<()> {
         let family = id.info().family;
-        let (inputs, outputs) = self.value_types(id, op, offset)?;
-        let all_types = || inputs.iter().chain(&outputs).copied().collect();
-        let hook = if matches!(family, Family::Local | Family::Global) {
-            // One value, whether read or written (a tee's input and output are the same).
-            let value = inputs.first().or(outputs.first()).copied().unwrap_or(Ty::I32);
-            self.pass.variable_hook(id, value)
-        } else if is_polymorphic(family) {
-            self.pass.hook(HookKey { kind: Kind::Op(id), types: all_types() })
-        } else {
-            self.pass.op_hook(id, all_types)
-        };
-        match family {
+        if matches!(family, Family::Local | Family::Global) {
+            return self.variable_op(id, op, offset, end);
+        }
+        if is_polymorphic(family) {
+            return self.polymorphic_op(id, op, offset, end);
+        }
+        if let Some(template) = self.templates.get(id as usize).copied().flatten() {
+            self.apply(template, op, family, offset, end);
+            return Ok(());
+        }
+        let (inputs, outputs) = self.fixed_types(id, op, offset)?;
+        let hook = self.pass.op_hook(id, || inputs.iter().chain(outputs).copied().collect());
+        if !P::EMIT {
+            return Ok(());
+        }
+        if family == Family::Const && outputs[0] != Ty::V128 {
             // The constant itself is the value: repeat it instead of copying it through a local
             // (but v128 must reach the hook as lanes).
-            Family::Const if outputs[0] != Ty::V128 => {
-                self.copy(op, offset, end);
-                self.location();
-                self.copy(op, offset, end);
-                self.call(hook);
+            self.copy(op, offset, end);
+            self.location();
+            self.copy(op, offset, end);
+            self.call(hook);
+        } else {
+            let template = self.template(inputs, outputs, hook);
+            self.templates[id as usize] = Some(template);
+            self.apply(template, op, family, offset, end);
+        }
+        Ok(())
+    }
+
+    /// `local.*` and `global.*`: the hook takes one value, whether read or written (a tee's
+    /// input and output are the same), read again after the instruction: no copy needed.
+    fn variable_op(&mut self, id: OpId, op: &Operator<'a>, offset: u64, end: u64) -> Result<()> {
+        // Before the index is used: in an invalid body it may not exist.
+        self.validate(offset, op)?;
+        let (index, ty) = match *op {
+            Operator::LocalGet { local_index }
+            | Operator::LocalSet { local_index }
+            | Operator::LocalTee { local_index } => (local_index, self.locals[local_index as usize]),
+            Operator::GlobalGet { global_index } | Operator::GlobalSet { global_index } => {
+                (global_index, self.cx.types.globals[global_index as usize])
             }
-            // A local or global can be read again after the instruction: no copy needed.
-            Family::Local | Family::Global => {
-                self.copy(op, offset, end);
-                self.location();
-                self.immediates(op, family);
-                let value = inputs.first().or(outputs.first()).copied().unwrap_or(Ty::I32);
-                self.read_again(op, value);
-                self.call(hook);
-            }
+            _ => unreachable!("{} is not a variable instruction", id.info().mnemonic),
+        };
+        let hook = self.pass.variable_hook(id, ty);
+        self.copy(op, offset, end);
+        self.location();
+        self.i32_consts(&[index as i32]);
+        self.read_again(op, ty);
+        self.call(hook);
+        Ok(())
+    }
+
+    fn polymorphic_op(&mut self, id: OpId, op: &Operator<'a>, offset: u64, end: u64) -> Result<()> {
+        let family = id.info().family;
+        let (inputs, outputs) = self.polymorphic_types(id, op, offset)?;
+        let types = inputs.iter().chain(&outputs).copied().collect();
+        let hook = self.pass.hook(HookKey { kind: Kind::Op(id), types });
+        if !P::EMIT {
+            return Ok(());
+        }
+        match family {
             // Storing to the temp is the drop.
             Family::Drop => {
                 let temp = self.temps.fresh(inputs[0]);
@@ -605,6 +662,36 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
             }
         }
         Ok(())
+    }
+
+    /// The instrumentation of an instruction whose types follow from its opcode, but for the
+    /// instruction itself, its location and immediates: temps are taken in the same order at
+    /// every site, so the saves, pushes and call are the same bytes every time.
+    fn template(&mut self, inputs: &[Ty], outputs: &[Ty], hook: u32) -> Template {
+        let code = std::mem::replace(&mut self.code, std::mem::take(&mut self.template_bytes));
+        let start = self.code.len() as u32;
+        let input_temps = self.save(inputs);
+        let inputs_saved = self.code.len() as u32;
+        let output_temps = self.save(outputs);
+        self.location_func();
+        let location = self.code.len() as u32;
+        self.push_values(&input_temps, inputs);
+        self.push_values(&output_temps, outputs);
+        self.call(hook);
+        let end = self.code.len() as u32;
+        self.template_bytes = std::mem::replace(&mut self.code, code);
+        Template { start, inputs_saved, location, end }
+    }
+
+    fn apply(&mut self, template: Template, op: &Operator<'a>, family: Family, offset: u64, end: u64) {
+        let Template { start, inputs_saved, location, end: template_end } = template;
+        self.code.extend_from_slice(&self.template_bytes[start as usize..inputs_saved as usize]);
+        self.copy(op, offset, end);
+        self.code.extend_from_slice(&self.template_bytes[inputs_saved as usize..location as usize]);
+        let instr = self.instr as i32;
+        self.sink().i32_const(instr);
+        self.immediates(op, family);
+        self.code.extend_from_slice(&self.template_bytes[location as usize..template_end as usize]);
     }
 
     /// Pushes the value a local or global instruction read or wrote, by reading it again.
@@ -773,15 +860,10 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
         self.call(hook);
     }
 
-    /// Blocks a branch to `label` leaves, innermost first; a loop target is re-entered, not left.
-    fn left_blocks(&self, label: u32) -> SmallVec<[Block; 4]> {
-        let depth = self.blocks.len();
-        (0..=label as usize)
-            .map(|d| self.blocks[depth - 1 - d])
-            .filter(|block| {
-                !(block.kind == BlockKind::Loop && block.ordinal == self.target_block(label).ordinal)
-            })
-            .collect()
+    /// How many blocks a branch to `label` leaves, from the innermost outwards: all up to the
+    /// target, which is left too unless it is a loop (re-entered, not left).
+    fn left_blocks(&self, label: u32) -> u32 {
+        label + 1 - (self.target_block(label).kind == BlockKind::Loop) as u32
     }
 
     fn target_block(&self, label: u32) -> Block {
@@ -796,13 +878,13 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
             return;
         }
         let left = self.left_blocks(label);
-        if let [block] = left.as_slice() {
-            self.end_hook(block, block.end);
-        } else if !left.is_empty() {
+        let innermost = *self.blocks.last().expect("inside the function block");
+        if left == 1 {
+            self.end_hook(&innermost, innermost.end);
+        } else if left > 1 {
             let hook = self.pass.hook(HookKey::new(Kind::EndBlocks));
-            let innermost = self.blocks.last().expect("inside the function block").node;
             self.location();
-            self.i32_consts(&[innermost as i32, left.len() as i32]);
+            self.i32_consts(&[innermost.node as i32, left as i32]);
             self.call(hook);
         }
     }
@@ -824,7 +906,7 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
     }
 
     fn br_if(&mut self, label: u32) {
-        let ends = self.enabled(Hook::End) && !self.left_blocks(label).is_empty();
+        let ends = self.enabled(Hook::End) && self.left_blocks(label) > 0;
         if !self.enabled(Hook::BrIf) && !ends {
             return;
         }
@@ -848,7 +930,7 @@ impl<'c, 'a, P: Pass> Walker<'c, 'a, P> {
         let resolve = |walker: &Self, label: u32| ResolvedLabel {
             label,
             location: Location { func: walker.func, instr: walker.target_block(label).target() as i64 },
-            ends: walker.left_blocks(label).len() as u32,
+            ends: walker.left_blocks(label),
         };
         let info = || BrTableInfo {
             table: labels.iter().map(|&label| resolve(self, label)).collect(),
@@ -966,9 +1048,19 @@ fn stack_types(validator: &FuncValidator<ValidatorResources>, count: usize) -> O
         .collect()
 }
 
+/// Operands are missing only in an invalid body, which the validator refuses right after.
+const TYPED: &str = "a valid instruction in reachable code has typed operands";
+
 /// Instructions whose operand type only a type stack tells.
 fn needs_site_type(op: &Operator) -> bool {
     matches!(op, Operator::Drop | Operator::Select | Operator::RefIsNull)
+}
+
+/// Type of the operand that [`needs_site_type`] asks for: the first of a `select`'s values,
+/// the only operand of the others. `None` if missing (the body is invalid).
+fn site_operand(validator: &FuncValidator<ValidatorResources>, op: &Operator) -> Option<Ty> {
+    let depth = if matches!(op, Operator::Select) { 2 } else { 0 };
+    validator.get_operand_type(depth).flatten().and_then(Ty::from_parser)
 }
 
 fn heap_type(heap_type: wasmparser::HeapType) -> Ty {

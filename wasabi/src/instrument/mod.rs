@@ -16,9 +16,8 @@ use lowlevel::{HookKey, Kind, Ty, is_polymorphic};
 use ops::Family;
 use ops::OpId;
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeSet;
 use wasabi_wasm::{
     ConstExpr, CustomContent, CustomSection, DecodeOptions, DeferredBody, Element, ElementItems, ElementMode,
     Error, ExportKind, FuncType, Global, GlobalType, ImportKind, Instr, Module, Placement, RefType,
@@ -54,17 +53,19 @@ pub fn instrument(bytes: &[u8], hooks: &HookSet) -> Result<Instrumented, Error> 
     let cx = Context { bytes, hooks, features: options.features, start: module.start, start_flag, types };
     let body_error = |error| wasabi_wasm::body_error(bytes, &options, error);
 
-    let surveys: Vec<Survey> = in_module_order(bodies.par_iter().map(|deferred| {
-        Walker::run(&cx, Survey::default(), &deferred.body, validator_of(deferred)).map(|(survey, _)| survey)
-    }))
-    .map_err(body_error)?;
+    // Hashing the whole input is sequential: it runs while the other threads survey.
+    let (id, surveys) = rayon::join(
+        || instrumentation_id(bytes, hooks),
+        || {
+            in_module_order(bodies.par_iter().map(|deferred| {
+                Walker::run(&cx, Survey::default(), &deferred.body, validator_of(deferred))
+                    .map(|(survey, _)| survey)
+            }))
+        },
+    );
+    let surveys: Vec<Survey> = surveys.map_err(body_error)?;
 
-    let hook_keys: Vec<HookKey> = surveys
-        .iter()
-        .flat_map(|survey| survey.hooks.iter().cloned())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let hook_keys = all_hooks(&surveys);
     let imports = hook_keys
         .iter()
         .map(|key| (HOOK_MODULE.to_string(), key.import_name(), FuncType::new(key.params(), [])));
@@ -136,7 +137,6 @@ pub fn instrument(bytes: &[u8], hooks: &HookSet) -> Result<Instrumented, Error> 
             if f < imported_functions { f } else { f + hook_count }
         });
     }
-    let id = instrumentation_id(bytes, hooks);
     module.custom_sections.push(CustomSection {
         placement: Placement::AfterData,
         content: CustomContent::Raw { name: ID_SECTION.to_string(), data: id.clone().into_bytes() },
@@ -212,6 +212,26 @@ pub(crate) fn export_function_table(
         items: ElementItems::Functions(functions),
     });
     module.add_export(name, ExportKind::Table, table);
+}
+
+/// The low-level hooks of all functions, sorted: their import order must not depend on the
+/// scheduling. United in parallel: a large module has millions of (mostly repeated) keys.
+fn all_hooks(surveys: &[Survey]) -> Vec<HookKey> {
+    let unite = |mut all: FxHashSet<HookKey>, hooks: &FxHashSet<HookKey>| {
+        for key in hooks {
+            if !all.contains(key) {
+                all.insert(key.clone());
+            }
+        }
+        all
+    };
+    let all = surveys
+        .par_iter()
+        .fold(FxHashSet::default, |all, survey| unite(all, &survey.hooks))
+        .reduce(FxHashSet::default, |all, other| unite(all, &other));
+    let mut keys: Vec<HookKey> = all.into_iter().collect();
+    keys.sort_unstable();
+    keys
 }
 
 fn instrumentation_id(bytes: &[u8], hooks: &HookSet) -> String {

@@ -97,18 +97,19 @@ static TABLE: LazyLock<Vec<OpInfo>> = LazyLock::new(|| {
 
 /// Input and output types of the operators whose types follow from the opcode, learnt from the
 /// validator the first time each is seen.
-type Signature = (TypeList, TypeList);
+pub type Signature = (TypeList, TypeList);
 
 static FIXED_TYPES: LazyLock<Box<[OnceLock<Signature>]>> =
     LazyLock::new(|| (0..OpId::COUNT).map(|_| OnceLock::new()).collect());
 
-pub fn remember_fixed_types(id: OpId, inputs: &TypeList, outputs: &TypeList) {
-    FIXED_TYPES[id as usize].get_or_init(|| (inputs.clone(), outputs.clone()));
+pub fn remember_fixed_types(id: OpId, inputs: TypeList, outputs: TypeList) -> &'static Signature {
+    FIXED_TYPES[id as usize].get_or_init(|| (inputs, outputs))
 }
 
-/// Types recorded by [`remember_fixed_types`]; the survey of every function comes first.
-pub fn fixed_types(id: OpId) -> &'static (TypeList, TypeList) {
-    FIXED_TYPES[id as usize].get().expect("the survey saw this operator first")
+/// Types recorded by [`remember_fixed_types`], if the operator was seen before; the survey of
+/// every function comes before any emit pass.
+pub fn fixed_types(id: OpId) -> Option<&'static (TypeList, TypeList)> {
+    FIXED_TYPES[id as usize].get()
 }
 
 impl OpId {
