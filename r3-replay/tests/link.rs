@@ -141,7 +141,8 @@ fn an_unreachable_function_is_a_clear_error() {
     let output = r3(&["run", dir.to_str().unwrap(), "--engine", "node"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(
-        stderr(&output).contains("function 2 of the original is neither exported nor in a table it exports or imports")
+        stderr(&output)
+            .contains("function 2 of the original is neither exported nor in a table it exports or imports")
     );
 }
 
