@@ -49,6 +49,8 @@ var R3 = (function () {
     IMPORT_RETURN = 5, IMPORT_THROW = 6, MEMORY_WRITE = 7, MEMORY_GROW = 8, TABLE_SET = 9,
     TABLE_GROW = 10, GLOBAL_SET = 11, END = 12, FOREIGN = 14, FOREIGN_CALL = 15, FOREIGN_RETURN = 16,
     FOREIGN_THROW = 17;
+  const IMPORT_EVENTS = { call: IMPORT_CALL, return: IMPORT_RETURN, throw: IMPORT_THROW };
+  const FOREIGN_EVENTS = { call: FOREIGN_CALL, return: FOREIGN_RETURN, throw: FOREIGN_THROW };
   const V_I32 = 0, V_I64 = 1, V_F32 = 2, V_F64 = 3, V_FUNCREF = 5, V_EXTERNREF = 6, V_FOREIGN = 7;
   // Type codes of the metadata, as char codes so that hot paths switch on small integers.
   const T_I32 = 105, T_I64 = 73, T_F32 = 102, T_F64 = 70, T_V128 = 118, T_FUNCREF = 114, T_EXTERNREF = 101;
@@ -704,62 +706,45 @@ var R3 = (function () {
       return function (...args) {
         // The host calling its own function (e.g. read from a table): nothing the module sees.
         if (!ctx.control || !ctx.recording) return Reflect.apply(real, undefined, args);
-        return ctx.callImport(k, real, params, results, args);
+        return ctx.callOut(IMPORT_EVENTS, k, real, params, results, args);
       };
     }
 
-    callImport(k, real, params, results, args) {
+    // The module calls its host: import k, or foreign function k (by its id) through a table.
+    // `tags` are the event kinds of the one or the other.
+    callOut(tags, k, target, params, results, args) {
       if (this.fresh) this.begin();
-      this.importCall(k, params, args);
+      this.outCall(tags, k, params, args);
       this.control = false;
       let value;
       try {
-        value = toWasmResults(results, Reflect.apply(real, undefined, args));
+        value = toWasmResults(results, Reflect.apply(target, undefined, args));
       } catch (e) {
         this.control = true;
-        if (this.recording) this.importThrow(k, e);
+        if (this.recording) this.outThrow(tags, k, e);
         throw e;
       }
       this.control = true;
-      // R3.finish() inside the import ended the trace: nothing may follow its end event.
+      // R3.finish() inside the call ended the trace: nothing may follow its end event.
       if (!this.recording) return value;
-      this.importReturn(k, results, value);
-      this.enter();
-      return value;
-    }
-
-    // Like an import call: foreign function `f` (by its id) called through a table.
-    callForeign(id, info, target, args) {
-      if (this.fresh) this.begin();
-      this.foreignCall(id, info.params, args);
-      this.control = false;
-      let value;
-      try {
-        value = toWasmResults(info.results, Reflect.apply(target, undefined, args));
-      } catch (e) {
-        this.control = true;
-        if (this.recording) this.foreignThrow(id, e);
-        throw e;
-      }
-      this.control = true;
-      if (!this.recording) return value;
-      this.foreignReturn(id, info.results, value);
+      this.outReturn(tags, k, results, value);
       this.enter();
       return value;
     }
 
     // ---- events
 
-    // The call-stack optimisation: an import_call directly followed by its import_return (or
-    // import_throw) is implied by that event, so importEnded takes it back out of the buffer.
-    importCall(k, params, args) {
+    // The call-stack optimisation: an import_call (or foreign_call) directly followed by its
+    // return (or throw) is implied by that event, so callEnded takes it back out of the buffer.
+    // Import indices and foreign ids are both varints: `num` writes either.
+    outCall(tags, k, params, args) {
       this.declareAll(params, args, false);
       const e = this.enc;
-      e.reserve(11 + MAX_VALUE * params.length);
+      e.reserve(16 + MAX_VALUE * params.length);
       const start = e.pos;
       const spills = e.spills;
-      e.byte(IMPORT_CALL);
-      e.u32(k);
+      e.byte(tags.call);
+      e.num(k);
       e.u32(params.length);
       for (let i = 0; i < params.length; i++) {
         const type = params.charCodeAt(i);
@@ -772,31 +757,31 @@ var R3 = (function () {
       this.leave();
     }
 
-    importEnded() {
+    callEnded() {
       const e = this.enc;
       if (this.openImport >= 0 && e.pos === this.openImportEnd) e.pos = this.openImport;
       this.openImport = -1;
     }
 
-    importReturn(k, types, value) {
+    outReturn(tags, k, types, value) {
       this.declareAll(types, value, true);
-      this.importEnded();
+      this.callEnded();
       const e = this.enc;
-      e.reserve(11 + MAX_VALUE * types.length);
-      e.byte(IMPORT_RETURN);
-      e.u32(k);
+      e.reserve(16 + MAX_VALUE * types.length);
+      e.byte(tags.return);
+      e.num(k);
       this.values(types, value);
       this.called();
     }
 
     // The host may have changed things before it threw; the module, unwinding (or catching),
     // has control again, so this is a host -> module transition like a return.
-    importThrow(k, exception) {
-      this.importEnded();
+    outThrow(tags, k, exception) {
+      this.callEnded();
       const e = this.enc;
-      e.reserve(6);
-      e.byte(IMPORT_THROW);
-      e.u32(k);
+      e.reserve(11);
+      e.byte(tags.throw);
+      e.num(k);
       this.hasThrown = true;
       this.thrown = exception;
       this.called();
@@ -824,49 +809,6 @@ var R3 = (function () {
       this.values(types, value);
       this.called();
       this.leave();
-    }
-
-    foreignCall(id, params, args) {
-      this.declareAll(params, args, false);
-      const e = this.enc;
-      e.reserve(16 + MAX_VALUE * params.length);
-      const start = e.pos;
-      const spills = e.spills;
-      e.byte(FOREIGN_CALL);
-      e.num(id);
-      e.u32(params.length);
-      for (let i = 0; i < params.length; i++) {
-        const type = params.charCodeAt(i);
-        this.value(type, args[i]);
-        if (type === T_FUNCREF) args[i] = hostView(args[i]);
-      }
-      this.called();
-      this.openImport = e.spills === spills ? start : -1;
-      this.openImportEnd = e.pos;
-      this.leave();
-    }
-
-    foreignReturn(id, types, value) {
-      this.declareAll(types, value, true);
-      this.importEnded();
-      const e = this.enc;
-      e.reserve(16 + MAX_VALUE * types.length);
-      e.byte(FOREIGN_RETURN);
-      e.num(id);
-      this.values(types, value);
-      this.called();
-    }
-
-    foreignThrow(id, exception) {
-      this.importEnded();
-      const e = this.enc;
-      e.reserve(11);
-      e.byte(FOREIGN_THROW);
-      e.num(id);
-      this.hasThrown = true;
-      this.thrown = exception;
-      this.called();
-      this.enter();
     }
 
     // A foreign function's `foreign` event must come before the event using it: events that
@@ -1490,7 +1432,7 @@ var R3 = (function () {
       const ctx = controllingContext();
       if (ctx === info.owner) return Reflect.apply(f, undefined, args);
       if (ctx === undefined || !ctx.recording) return Reflect.apply(hostView(f), undefined, args);
-      return ctx.callForeign(ctx.foreignId(f), info, hostView(f), args);
+      return ctx.callOut(FOREIGN_EVENTS, ctx.foreignId(f), hostView(f), info.params, info.results, args);
     };
     const module = wrapperModule(info.params, info.results);
     wrapper = new native.Instance(module, { r3: { f: call } }).exports.f;
