@@ -397,7 +397,7 @@ impl Context {
     /// host -> module transition records them.
     fn forget_foreign(&mut self, mut store: impl AsContextMut, table: &mut TrackedTable) {
         for (i, entry) in table.entries.iter_mut().enumerate() {
-            if matches!(entry, Snap::Func(key) if *key != 0)
+            if matches!(entry, Snap::Func(key) if self.recorded_value(*key).is_none())
                 && let Some(Ref::Func(Some(func))) = table.table.get(&mut store, i as u64)
                 && self.is_foreign(&mut store, &func)
             {
