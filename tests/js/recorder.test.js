@@ -196,7 +196,7 @@ function trace(dir, sha, instance = 0) {
 
 function events(p, of = app, instance = 0) {
   const [header, ...rest] = trace(p.dir, of.sha, instance);
-  assert.deepEqual(header, { version: 1, module_sha256: of.sha, instance });
+  assert.deepEqual(header, { version: 2, module_sha256: of.sha, instance });
   assert.ok("end" in rest.at(-1), "the trace ends with an end event");
   return rest;
 }
@@ -610,7 +610,7 @@ test("r3 mode of the preload: instruments on the fly, names traces after the mod
   assert.equal(p.status, 0, p.stderr);
   assert.deepEqual(p.stdout.trim().split("\n"), ["env.write,env.fail,env.reenter,env.pair,env.grow", "false", "1819043176"]);
   const [header, ...rest] = decode(path.join(dir, "app-0.r3"));
-  assert.deepEqual(header, { version: 1, module_sha256: app.sha, instance: 0 });
+  assert.deepEqual(header, { version: 2, module_sha256: app.sha, instance: 0 });
   assert.deepEqual(rest.slice(0, -1), [call(6, "load", i32(16)), ret(i32(0x6c6c6568))]);
   assert.ok(fs.readFileSync(path.join(dir, "app.wasm")).equals(fs.readFileSync(app.wasm)), "the original module is kept");
 });
