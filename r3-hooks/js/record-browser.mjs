@@ -251,6 +251,16 @@ function writeTraces(dir, traces) {
   }
 }
 
+// Chromium's helper processes may still write into the profile for a moment after the browser
+// process exited: retry, and a profile left behind costs a warning, not the recording.
+function removeProfile(profile) {
+  try {
+    fs.rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  } catch (e) {
+    log(`cannot remove the browser profile ${profile}: ${e.message}`);
+  }
+}
+
 async function main() {
   if (typeof WebSocket !== "function") throw new Failure(`recording in a browser needs node >= 22, not ${process.version}`);
   const file = env.R3_PAGE_FILE;
@@ -269,7 +279,7 @@ async function main() {
     if (chromium) chromium.child.kill();
     server.close();
     if (chromium && chromium.child.exitCode === null) await new Promise((resolve) => chromium.child.once("exit", resolve));
-    fs.rmSync(profile, { recursive: true, force: true });
+    removeProfile(profile);
   }
   if (problems.length > 0) log(`the page failed (${problems.length} error(s) above)`);
   return problems.length === 0 ? 0 : 1;
