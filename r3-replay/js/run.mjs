@@ -192,6 +192,8 @@ function originalImports(originalTypes, hostTypes, replay, hostValues, host) {
   );
   const entities = [];
   const object = {};
+  // Globals holding a function H defines: null until `bindForeignGlobals`.
+  const foreignGlobals = [];
   originalTypes.forEach((imp, i) => {
     let value;
     if (imp.kind === "function") {
@@ -211,7 +213,12 @@ function originalImports(originalTypes, hostTypes, replay, hostValues, host) {
       if (imp.kind === "global") {
         const global = (replay.globals ?? []).find((g) => Number(g.import) === i);
         if (!global) throw new Error(`the original's import ${i} (a global) has no initial value in the ${SECTION} section`);
-        initial = jsValue(global.value, hostValues);
+        if (global.value.foreign !== undefined) {
+          foreignGlobals.push({ i, imp, id: global.value.foreign });
+          initial = null;
+        } else {
+          initial = jsValue(global.value, hostValues);
+        }
       }
       value = newEntity(imp.kind, type, initial);
       prefill(imp.kind, value, i, replay, hostValues);
@@ -219,7 +226,24 @@ function originalImports(originalTypes, hostTypes, replay, hostValues, host) {
     entities.push(value);
     (object[imp.module] ??= {})[imp.name] = value;
   });
-  return { entities, object };
+  return { entities, object, foreignGlobals };
+}
+
+/**
+ * Gives each imported global holding a foreign function H's stand-in for it: a mutable global
+ * (H may import it) is set, an immutable one is made anew (H does not import those).
+ */
+function bindForeignGlobals({ entities, object, foreignGlobals }, hostExports) {
+  for (const { i, imp, id } of foreignGlobals) {
+    const standIn = hostExports[`foreign/${id}`];
+    if (typeof standIn !== "function") throw new Error(`the host module exports no function foreign/${id}`);
+    if (imp.type.mutable) {
+      entities[i].value = standIn;
+    } else {
+      entities[i] = newEntity("global", imp.type, standIn);
+      object[imp.module][imp.name] = entities[i];
+    }
+  }
 }
 
 /** What the recorded host wrote into O's imported memories and tables before O existed (O's start may read it). */
@@ -367,15 +391,21 @@ function runFolder(dir) {
   const hostValues = new HostValues();
   const host = { exports: null };
   const hostTypes = importTypes(hostBytes);
-  const { entities, object } = originalImports(importTypes(originalBytes), hostTypes, replay, hostValues, host);
+  const linked = originalImports(importTypes(originalBytes), hostTypes, replay, hostValues, host);
+  const { entities, object } = linked;
   if (replay.host_first) {
-    // O's start function calls its imports: H first (it needs only O's functions, called
-    // through late-bound forwarders), set up as the recorded host did, then O.
+    // O's start function calls its imports, or O imports a function of H: H first (it needs
+    // only O's functions, called through late-bound forwarders), set up as the recorded host
+    // did, then O.
     const cell = {};
     host.exports = new WebAssembly.Instance(hostModule, hostImports(hostTypes, lateLookup(cell, entities), entities, hostValues, replay)).exports;
+    bindForeignGlobals(linked, host.exports);
     host.exports.r3_init();
     cell.original = new WebAssembly.Instance(originalModule, object);
   } else {
+    if (linked.foreignGlobals.length > 0) {
+      throw new Error(`the original's import ${linked.foreignGlobals[0].i} (a global) holds a function the host module defines, which does not exist before it`);
+    }
     const original = new WebAssembly.Instance(originalModule, object);
     const imports = hostImports(hostTypes, originalLookup(original, entities), entities, hostValues, replay);
     host.exports = new WebAssembly.Instance(hostModule, imports).exports;

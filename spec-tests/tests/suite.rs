@@ -16,8 +16,8 @@ fn wasm_v1_and_v2_pass_with_all_hooks() {
     }
 }
 
-/// Every module instance of every script recorded, replayed and checked. The replays that
-/// diverge are exactly the known limits (docs/replay.md, "The spec suite"), no others.
+/// Every module instance of every script recorded, replayed and checked: none diverges, not
+/// even as a known limit.
 #[test]
 fn wasm_v1_and_v2_record_replay_and_check() {
     let suites = vec![Suite::parse("wasm-v1").unwrap(), Suite::parse("wasm-v2").unwrap()];
@@ -25,21 +25,8 @@ fn wasm_v1_and_v2_record_replay_and_check() {
     for suite in &report.suites {
         assert_eq!(suite.modules_failed + suite.assertions_failed, 0, "{}", suite.summary_line());
         assert!(suite.r3_replays_checked > 700, "{}", suite.summary_line());
-        let unexplained = suite.r3_replay_failures - suite.r3_known_limits.len();
-        assert_eq!(unexplained, 0, "{}:\n{}", suite.suite, suite.failures.join("\n"));
-        // Left: an imported global holding a function of another instance (elem.wast), which
-        // the host module cannot define before the original exists.
-        let limit = if suite.suite == "wasm-v1" { 0 } else { 1 };
-        assert!(
-            suite.r3_known_limits.len() <= limit,
-            "more known limits than before: {:?}",
-            suite.r3_known_limits
-        );
-        assert!(
-            suite.r3_known_limits.iter().all(|failure| failure.contains("a replay cannot create it")),
-            "{:?}",
-            suite.r3_known_limits
-        );
+        assert_eq!(suite.r3_replay_failures, 0, "{}:\n{}", suite.suite, suite.failures.join("\n"));
+        assert!(suite.r3_known_limits.is_empty(), "{:?}", suite.r3_known_limits);
     }
 }
 

@@ -23,6 +23,7 @@ var R3 = (function () {
   const native = {
     Module: WebAssembly.Module,
     Instance: WebAssembly.Instance,
+    Global: WebAssembly.Global,
     compile: WebAssembly.compile,
     compileStreaming: WebAssembly.compileStreaming,
     instantiate: WebAssembly.instantiate,
@@ -496,7 +497,7 @@ var R3 = (function () {
         r3.table_write = (table, index, count) => this.wasmTableWrite(table, index >>> 0, count >>> 0);
       }
       if (Object.keys(r3).length !== 0) define(linked, "__r3", r3);
-      for (const g of meta.globals || []) if (g.import != null) this.linkGlobal(g, imports);
+      for (const g of meta.globals || []) if (g.import != null) this.linkGlobal(g, imports, linked);
       for (const t of meta.tables || []) if (t.import != null) this.linkTable(t, imports);
       return linked;
     }
@@ -512,16 +513,11 @@ var R3 = (function () {
         const real = space === undefined ? undefined : space[name];
         if (typeof real !== "function") continue; // the engine reports the LinkError
         const key = `${ns}\0${name}`;
-        if (!byName.has(key)) byName.set(key, { ns, name, space, wrappers: [] });
+        if (!byName.has(key)) byName.set(key, { ns, name, wrappers: [] });
         byName.get(key).wrappers.push(this.importWrapper(k, real));
       }
-      const spaces = new Map();
-      for (const { ns, name, space, wrappers } of byName.values()) {
-        if (!spaces.has(ns)) {
-          spaces.set(ns, Object.create(space));
-          define(linked, ns, spaces.get(ns));
-        }
-        defineImport(spaces.get(ns), name, wrappers);
+      for (const { ns, name, wrappers } of byName.values()) {
+        defineImport(ownNamespace(linked, imports, ns), name, wrappers);
       }
     }
 
@@ -554,7 +550,7 @@ var R3 = (function () {
       if (mem.import == null) r3.memory = memory;
     }
 
-    linkGlobal(g, imports) {
+    linkGlobal(g, imports, linked) {
       const space = namespace(imports, g.import[0]);
       const v = space === undefined ? undefined : space[g.import[1]];
       const type = g.type.charCodeAt(0);
@@ -568,6 +564,13 @@ var R3 = (function () {
       this.globalSet(g.index, type, value);
       if (g.mutable && v instanceof WebAssembly.Global) {
         this.globals.push({ index: g.index, type, obj: v, last: value });
+      } else if (type === T_FUNCREF && typeof value === "function") {
+        // A function of another instance: the module gets a copy of the global holding its
+        // wrapper, so that calls of it are seen.
+        const wrapper = foreignWrapper(value);
+        if (wrapper === undefined) return;
+        const copy = new native.Global({ value: "anyfunc", mutable: false }, wrapper);
+        define(ownNamespace(linked, imports, g.import[0]), g.import[1], copy);
       }
     }
 
@@ -1267,6 +1270,13 @@ var R3 = (function () {
     return space !== null && (typeof space === "object" || typeof space === "function") ? space : undefined;
   }
 
+  // The namespace `ns` of `linked` (see `link`) as an object of its own, so that defining an
+  // import there leaves the caller's object unchanged.
+  function ownNamespace(linked, imports, ns) {
+    if (!Object.prototype.hasOwnProperty.call(linked, ns)) define(linked, ns, Object.create(namespace(imports, ns) ?? null));
+    return linked[ns];
+  }
+
   // defineProperty, not assignment: the caller's object may be frozen, and an inherited
   // read-only property would make an assignment fail.
   function define(object, key, value) {
@@ -1629,6 +1639,24 @@ var R3 = (function () {
   // Sharing the prototype keeps `instanceof WebAssembly.Instance` true for every instance.
   Instance.prototype = native.Instance.prototype;
 
+  // A funcref global the host makes may hold a module's function, which the host knows as its
+  // recording wrapper (a JS function): the engine gets the function itself.
+  function Global(descriptor, value) {
+    if (new.target === undefined) {
+      throw new TypeError("WebAssembly.Global must be invoked with 'new'");
+    }
+    const args = arguments.length < 2 ? [descriptor] : [descriptor, unwrap(value)];
+    return Reflect.construct(native.Global, args, new.target);
+  }
+  Global.prototype = native.Global.prototype;
+  const globalValue = Object.getOwnPropertyDescriptor(native.Global.prototype, "value");
+  const globalValuePatch = {
+    ...globalValue,
+    set(value) {
+      globalValue.set.call(this, unwrap(value));
+    },
+  };
+
   // Engines without multi-memory reject every r3-instrumented module; say why.
   function explainCompileError(e) {
     if (e instanceof WebAssembly.CompileError &&
@@ -1643,6 +1671,7 @@ var R3 = (function () {
 
   const patched = {
     Instance,
+    Global,
     instantiate(source, imports) {
       if (isModule(source)) return instantiateModule(source, imports);
       // Compile first to read the custom section; instantiate(bytes) does the same inside.
@@ -1670,9 +1699,12 @@ var R3 = (function () {
       Object.defineProperty(f, "length", { value: native[name].length });
       Object.defineProperty(WebAssembly, name, { ...original, value: f });
     }
-    Object.defineProperty(native.Instance.prototype, "constructor", {
-      value: Instance, writable: true, configurable: true, enumerable: false,
-    });
+    for (const [name, patch] of [["Instance", Instance], ["Global", Global]]) {
+      Object.defineProperty(native[name].prototype, "constructor", {
+        value: patch, writable: true, configurable: true, enumerable: false,
+      });
+    }
+    Object.defineProperty(native.Global.prototype, "value", globalValuePatch);
     for (const name of Object.keys(tablePatches)) {
       const original = Object.getOwnPropertyDescriptor(TablePrototype, name);
       const f = tablePatches[name];

@@ -90,8 +90,60 @@ impl Forwarders {
     }
 }
 
-/// The externs for O's imports, in order: forwarders for functions, new entities (of H's
-/// `r3_host.import/<i>` type if H imports it, else of O's) for the rest.
+/// The externs for O's imports.
+pub struct OriginalImports {
+    /// In order: forwarders for functions, new entities (of H's `r3_host.import/<i>` type if
+    /// H imports it, else of O's) for the rest.
+    pub entities: Vec<Extern>,
+    /// Imported globals holding a function H defines (import number, foreign id): null until
+    /// [`OriginalImports::bind_foreign_globals`].
+    foreign_globals: Vec<(u32, u64)>,
+}
+
+impl OriginalImports {
+    /// O-first linking cannot give a global a function of H, which does not exist yet.
+    pub fn check_no_foreign_globals(&self) -> Result<(), LinkError> {
+        match self.foreign_globals.first() {
+            Some(&(import, id)) => Err(LinkError::Global {
+                import,
+                message: format!(
+                    "foreign function {id}, which the host module defines, does not exist before it"
+                ),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Gives each imported global holding a foreign function H's stand-in for it: a mutable
+    /// global (H may import it) is set, an immutable one is made anew (H does not import those).
+    pub fn bind_foreign_globals(
+        &mut self,
+        mut store: impl AsContextMut,
+        host: Instance,
+    ) -> Result<(), LinkError> {
+        for &(import, id) in &self.foreign_globals {
+            let error = |message: String| LinkError::Global { import, message };
+            let name = format!("foreign/{id}");
+            let func = host
+                .get_func(&mut store, &name)
+                .ok_or_else(|| error(format!("the host module exports no function {name}")))?;
+            let Extern::Global(placeholder) = self.entities[import as usize] else {
+                return Err(error("is not a global".into()));
+            };
+            let ty = placeholder.ty(&store);
+            let value = Val::FuncRef(Some(func));
+            if ty.mutability().is_var() {
+                placeholder.set(&mut store, value).map_err(|e| error(format!("{e:#}")))?;
+            } else {
+                let global = Global::new(&mut store, ty, value).map_err(|e| error(format!("{e:#}")))?;
+                self.entities[import as usize] = Extern::Global(global);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The externs for O's imports (see [`OriginalImports`]).
 pub fn original_imports<T: 'static>(
     mut store: impl AsContextMut<Data = T>,
     host: &Module,
@@ -99,13 +151,14 @@ pub fn original_imports<T: 'static>(
     imports: &[ImportDesc],
     externs: &Externs,
     forwarders: &Forwarders,
-) -> Result<Vec<Extern>, LinkError> {
+) -> Result<OriginalImports, LinkError> {
     let host_types: HashMap<String, ExternType> = host
         .imports()
         .filter(|import| import.module() == "r3_host")
         .map(|import| (import.name().to_string(), import.ty()))
         .collect();
     let mut entities = Vec::with_capacity(imports.len());
+    let mut foreign_globals = Vec::new();
     for (i, import) in imports.iter().enumerate() {
         let ty = host_types.get(&format!("import/{i}")).cloned().unwrap_or_else(|| import.ty.clone());
         let entity = match (ty, &import.ty) {
@@ -124,7 +177,11 @@ pub fn original_imports<T: 'static>(
                 Extern::Table(table)
             }
             (ExternType::Global(ty), ExternType::Global(_)) => {
-                Extern::Global(global(&mut store, section, i as u32, ty, externs)?)
+                let value = section.global(i as u32);
+                if let Some(Value::Foreign(id)) = value {
+                    foreign_globals.push((i as u32, id));
+                }
+                Extern::Global(global(&mut store, value, i as u32, ty, externs)?)
             }
             (ty, _) => {
                 return Err(LinkError::Interface(format!(
@@ -135,7 +192,7 @@ pub fn original_imports<T: 'static>(
         };
         entities.push(entity);
     }
-    Ok(entities)
+    Ok(OriginalImports { entities, foreign_globals })
 }
 
 fn entity_error(i: usize, error: wasmtime::Error) -> LinkError {
@@ -179,18 +236,21 @@ fn prefill_table(
     Ok(())
 }
 
-/// An imported global of O with its value from the custom section.
+/// An imported global of O with its value from the custom section; a foreign function's
+/// global starts null (see [`OriginalImports::bind_foreign_globals`]).
 fn global(
     mut store: impl AsContextMut,
-    section: &ReplaySection,
+    value: Option<Value>,
     import: u32,
     ty: GlobalType,
     externs: &Externs,
 ) -> Result<Global, LinkError> {
-    let value = section
-        .global(import)
+    let value = value
         .ok_or_else(|| LinkError::Global { import, message: "the r3-replay section has none".into() })?;
-    let val = val(&mut store, value, externs).map_err(|message| LinkError::Global { import, message })?;
+    let val = match value {
+        Value::Foreign(_) => Val::FuncRef(None),
+        value => val(&mut store, value, externs).map_err(|message| LinkError::Global { import, message })?,
+    };
     Global::new(&mut store, ty, val)
         .map_err(|error| LinkError::Global { import, message: format!("{error:#}") })
 }

@@ -102,10 +102,12 @@ pub fn link<T: 'static, O: Original>(
     check_host_exports(host, &imports)?;
     let externs = Externs::default();
     let forwarders = Forwarders::new();
-    let entities = host::original_imports(&mut store, host, section, &imports, &externs, &forwarders)?;
+    let mut entities = host::original_imports(&mut store, host, section, &imports, &externs, &forwarders)?;
     if section.host_first {
-        return link_host_first(store, host, original, &imports, &entities, &externs, &forwarders);
+        return link_host_first(store, host, original, &imports, &mut entities, &externs, &forwarders);
     }
+    entities.check_no_foreign_globals()?;
+    let entities = entities.entities;
     original.instantiate(&mut store, &entities)?;
     let host_imports =
         host::host_imports(&mut store, host, section, original, &imports, &entities, &externs)?;
@@ -123,19 +125,20 @@ fn link_host_first<T: 'static, O: Original>(
     host: &Module,
     original: &mut O,
     imports: &[ImportDesc],
-    entities: &[wasmtime::Extern],
+    entities: &mut host::OriginalImports,
     externs: &Externs,
     forwarders: &Forwarders,
 ) -> Result<Linked, LinkError> {
     let late = host::LateOriginal::default();
     let host_imports =
-        host::host_imports_before_original(&mut store, host, imports, entities, externs, &late)?;
+        host::host_imports_before_original(&mut store, host, imports, &entities.entities, externs, &late)?;
     let instance = Instance::new(&mut store, host, &host_imports)
         .map_err(|error| LinkError::Instantiate { what: "the host module".into(), error })?;
     forwarders.connect(&mut store, instance, imports)?;
+    entities.bind_foreign_globals(&mut store, instance)?;
     let linked = Linked { host: instance, initialized: true };
     linked.init(&mut store)?;
-    original.instantiate(&mut store, entities)?;
+    original.instantiate(&mut store, &entities.entities)?;
     late.bind(&mut store, host, original)?;
     Ok(linked)
 }

@@ -3,6 +3,7 @@
 
 use super::MergeError;
 use super::resolve::decimal;
+use std::collections::BTreeMap;
 use wasabi_wasm::{Export, ExportKind, FuncType, ImportKind, Module};
 
 /// The host's exports the merger uses, by the host's function indices.
@@ -15,6 +16,8 @@ pub(super) struct HostExports {
     pub init: u32,
     /// `_start` and `segment/<k>`, in the host's export order: the merged module's exports.
     pub kept: Vec<Export>,
+    /// Foreign function id → the host function standing in for it (export `foreign/<id>`).
+    pub foreign: BTreeMap<u64, u32>,
     /// Functions exported only under names the merged module drops. Code may hold references
     /// to them (`ref.func`) that only those exports declared.
     pub dropped_functions: Vec<u32>,
@@ -27,9 +30,10 @@ impl HostExports {
         let mut init = None;
         let mut kept = Vec::new();
         let mut dropped_functions = Vec::new();
+        let mut foreign = BTreeMap::new();
         for export in &host.exports {
             let name = export.name.as_str();
-            if let Some(number) = name.strip_prefix("import/").and_then(decimal) {
+            if let Some(number) = name.strip_prefix("import/").and_then(decimal::<u32>) {
                 let position = function_numbers.iter().position(|&n| n == number).ok_or_else(|| {
                     MergeError::Host(format!(
                         "exports {name:?}, but the original's import {number} is not a function"
@@ -42,10 +46,13 @@ impl HostExports {
                 check_function(host, export, Some(&FuncType::default()))?;
                 init = Some(export.index);
                 dropped_functions.push(export.index);
-            } else if name == "_start" || name.strip_prefix("segment/").and_then(decimal).is_some() {
+            } else if name == "_start" || name.strip_prefix("segment/").and_then(decimal::<u32>).is_some() {
                 check_function(host, export, Some(&FuncType::default()))?;
                 kept.push(export.clone());
             } else if export.kind == ExportKind::Function {
+                if let Some(id) = name.strip_prefix("foreign/").and_then(decimal) {
+                    foreign.insert(id, export.index);
+                }
                 dropped_functions.push(export.index);
             }
         }
@@ -66,7 +73,7 @@ impl HostExports {
                 })
             })
             .collect::<Result<_, _>>()?;
-        Ok(HostExports { implementations, init, kept, dropped_functions })
+        Ok(HostExports { implementations, init, kept, foreign, dropped_functions })
     }
 }
 

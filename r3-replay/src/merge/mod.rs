@@ -65,9 +65,10 @@ fn assemble(mut host: Module, original: Module) -> Result<Module, MergeError> {
     functions_table::define(&mut host, &original)?;
     let resolution = resolve::resolve(&host, &original)?;
     let exports = HostExports::read(&host, &original)?;
-    let imported_globals = section::imported_globals(&host, &original)?;
     let replay_section = section::find(&host).cloned();
     let layout = Layout::new(&host, &original, &resolution, &exports);
+    let stand_in = |id| exports.foreign.get(&id).map(|&index| layout.function(index));
+    let imported_globals = section::imported_globals(&host, &original, &stand_in)?;
     let host_names = layout.host_function_names(&host);
     let declared = declared_functions(&original, &exports, &layout);
     let mut merged = original;

@@ -118,7 +118,7 @@ fn target(import: &Import, original: &Module) -> Result<(Kind, u32), MergeError>
 /// `r3_host` `import/<i>`: the memory, table or global the original imports as import `i`.
 fn original_import(import: &Import, name: &str, original: &Module) -> Result<(Kind, u32), MergeError> {
     let error = |reason: String| MergeError::host_import(import, reason);
-    let number = name.strip_prefix("import/").and_then(decimal);
+    let number = name.strip_prefix("import/").and_then(decimal::<u32>);
     let number =
         number.ok_or_else(|| error("not part of the host module interface (docs/replay.md)".into()))?;
     let slots = import_slots(original);
@@ -150,7 +150,7 @@ fn import_slots(module: &Module) -> Vec<(Kind, u32)> {
 }
 
 /// Strictly decimal digits, as the interface writes indices; no sign, no spaces.
-pub(super) fn decimal(text: &str) -> Option<u32> {
+pub(super) fn decimal<N: std::str::FromStr>(text: &str) -> Option<N> {
     if text.is_empty() || !text.bytes().all(|byte| byte.is_ascii_digit()) {
         return None;
     }

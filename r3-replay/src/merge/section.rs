@@ -20,8 +20,13 @@ pub(super) fn find(host: &Module) -> Option<&CustomSection> {
         .find(|section| matches!(&section.content, CustomContent::Raw { name, .. } if name == NAME))
 }
 
-/// Definitions of the globals the original imports, in global index order.
-pub(super) fn imported_globals(host: &Module, original: &Module) -> Result<Vec<Global>, MergeError> {
+/// Definitions of the globals the original imports, in global index order. `stand_in` gives
+/// the merged index of the host function standing in for a foreign function.
+pub(super) fn imported_globals(
+    host: &Module,
+    original: &Module,
+    stand_in: &dyn Fn(u64) -> Option<u32>,
+) -> Result<Vec<Global>, MergeError> {
     let imported = original.imports.iter().enumerate();
     let globals: Vec<_> = imported
         .filter_map(|(number, import)| match import.kind {
@@ -41,7 +46,7 @@ pub(super) fn imported_globals(host: &Module, original: &Module) -> Result<Vec<G
         let value = values.remove(&number).ok_or_else(|| {
             MergeError::CustomSection(format!("no initial value for the original's global import {number}"))
         })?;
-        let instr = constant(value, ty.val_type, functions)
+        let instr = constant(value, ty.val_type, functions, stand_in)
             .map_err(|reason| MergeError::CustomSection(format!("global import {number}: {reason}")))?;
         Ok(Global { ty, init: ConstExpr(vec![instr]) })
     };
@@ -64,7 +69,12 @@ fn values(host: &Module) -> Result<BTreeMap<u32, Value>, MergeError> {
 }
 
 /// The constant instruction producing `value`, which must have type `ty`.
-fn constant(value: Value, ty: ValType, functions: u32) -> Result<Instr, String> {
+fn constant(
+    value: Value,
+    ty: ValType,
+    functions: u32,
+    stand_in: &dyn Fn(u64) -> Option<u32>,
+) -> Result<Instr, String> {
     let (instr, value_type) = match value {
         Value::I32(value) => (Instr::I32Const(value), ValType::I32),
         Value::I64(value) => (Instr::I64Const(value), ValType::I64),
@@ -82,9 +92,10 @@ fn constant(value: Value, ty: ValType, functions: u32) -> Result<Instr, String> 
         Value::ExternRef(Some(id)) => {
             return Err(format!("host reference {id}: only a null externref can be a constant"));
         }
-        Value::Foreign(id) => {
-            return Err(format!("foreign function {id}: a function of the host cannot be an initial value"));
-        }
+        Value::Foreign(id) => match stand_in(id) {
+            Some(index) => (Instr::RefFunc(index), ValType::FUNCREF),
+            None => return Err(format!("foreign function {id}: the host module exports no foreign/{id}")),
+        },
     };
     if value_type != ty {
         return Err(format!("value {value:?} does not have the global's type {ty:?}"));

@@ -124,8 +124,8 @@ impl Layout {
         Ok(())
     }
 
-    /// Every memory, table and global the original imports (the linkers create them from these
-    /// types), and the exported ones the host writes.
+    /// Every memory, table and mutable global the original imports (the linkers create them
+    /// from these types), and the exported ones the host writes.
     fn entity_imports(
         &mut self,
         uses: &Uses,
@@ -147,6 +147,18 @@ impl Layout {
                     let index = counts[1];
                     table.minimum = initial.tables.get(&index).copied().unwrap_or(table.minimum);
                     (1, EntityType::Table(table))
+                }
+                EntityType::Global(global) if !global.mutable => {
+                    // The host never writes it, and its value may be a function the host
+                    // module defines, which cannot exist before the global would have to.
+                    let index = counts[2];
+                    if self.sets_as_code(replay, index) {
+                        return Err(ReplayError::Unsupported(format!(
+                            "the host changed global {index}, which the original imports as immutable"
+                        )));
+                    }
+                    counts[2] += 1;
+                    continue;
                 }
                 global @ EntityType::Global(_) => (2, global),
             };
@@ -238,6 +250,15 @@ impl Layout {
 }
 
 impl Layout {
+    /// Whether the host module sets `global` in code, rather than as its initial value.
+    fn sets_as_code(&self, replay: &Replay, global: u32) -> bool {
+        let sets = |action: &Action| matches!(action, Action::Effect(Effect::GlobalSet { global: set, .. }) if *set == global);
+        replay.lists.iter().enumerate().any(|(list, actions)| {
+            let consumed = |position| list == replay.init && self.consumed_init.contains(&position);
+            actions.iter().enumerate().any(|(position, action)| sets(action) && !consumed(position))
+        })
+    }
+
     /// Writes to imported memories and tables in the init list also go to the section, so
     /// linkers can make them before the original's start function runs. They stay in
     /// `r3_init` too (for the merged module); writing the same values again changes nothing.

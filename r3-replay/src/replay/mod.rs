@@ -11,7 +11,7 @@ pub use original::Original;
 
 use crate::reduce::{self, Outcome, ReduceError};
 use crate::section::{Expect, ForeignStandIn, OriginalModule, ReplaySection, Segment, VERSION};
-use r3_hooks::trace::{Header, Trace};
+use r3_hooks::trace::{Header, Trace, Value};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -66,6 +66,8 @@ pub fn generate(trace: &Trace, original: &[u8], original_name: &str) -> Result<H
     let module = Original::parse(original)?;
     let replay = reduce::reduce_with(trace, &|func| module.same_function(func))?;
     let layout = layout::Layout::new(&replay, &module)?;
+    // The host module defines the function such a global holds, so it must exist first.
+    let foreign_global = layout.global_inits.iter().any(|global| matches!(global.value, Value::Foreign(_)));
     let section = ReplaySection {
         version: VERSION,
         original: OriginalModule { name: original_name.to_string(), sha256 },
@@ -78,7 +80,8 @@ pub fn generate(trace: &Trace, original: &[u8], original_name: &str) -> Result<H
             .collect(),
         memory_writes: layout.memory_writes.clone(),
         table_entries: layout.table_entries.clone(),
-        host_first: replay.imports_at_instantiation && layout.functions_only_from_original(),
+        host_first: (replay.imports_at_instantiation || foreign_global)
+            && layout.functions_only_from_original(),
         functions: layout.refs.iter().copied().collect(),
         foreign: replay
             .foreign_types
@@ -91,12 +94,17 @@ pub fn generate(trace: &Trace, original: &[u8], original_name: &str) -> Result<H
             .collect(),
     };
     let mut warnings = replay.warnings.clone();
-    if replay.imports_at_instantiation && !section.host_first {
-        warnings.push(
-            "the start function calls imports, and the host module needs more of the original than functions: \
-             only the merged replay.wasm can replay that"
-                .into(),
-        );
+    if !section.host_first {
+        let needs_host_first = [
+            (replay.imports_at_instantiation, "the start function calls imports"),
+            (foreign_global, "an imported global holds a function of the host"),
+        ];
+        for (_, why) in needs_host_first.iter().filter(|(needs, _)| *needs) {
+            warnings.push(format!(
+                "{why}, and the host module needs more of the original than functions: \
+                 only the merged replay.wasm can replay that"
+            ));
+        }
     }
     let (bytes, data_bytes) = host::emit(&replay, &module, &layout, &section)?;
     Ok(HostModule { bytes, section, warnings, data_bytes })
@@ -115,6 +123,29 @@ fn expect(outcome: &Outcome) -> Expect {
 mod tests {
     use super::*;
     use r3_hooks::trace::Event;
+
+    /// The host cannot write an immutable global; a trace saying it did is refused, not
+    /// emitted as code for a global the host module does not import.
+    #[test]
+    fn a_host_write_to_an_immutable_imported_global_is_an_error() {
+        let original = wat::parse_str(
+            r#"(module (import "env" "g" (global i32)) (func (export "main") (result i32) (global.get 0)))"#,
+        )
+        .unwrap();
+        let call = Event::ExportCall { func: 0, name: "main".into(), args: vec![] };
+        let events = vec![
+            Event::GlobalSet { global: 0, value: Value::I32(1) },
+            call.clone(),
+            Event::ExportReturn { results: vec![Value::I32(1)] },
+            Event::GlobalSet { global: 0, value: Value::I32(2) },
+            call,
+            Event::ExportReturn { results: vec![Value::I32(2)] },
+            Event::End { naive_events: 0 },
+        ];
+        let trace = Trace { header: Header::new(&original, 0), events };
+        let error = generate(&trace, &original, "o.wasm").unwrap_err();
+        assert!(error.to_string().contains("imports as immutable"), "{error}");
+    }
 
     /// Shiki's onig.wasm: one memcpy of the host left 11,000 runs of changed bytes, read after
     /// one import returned; all their writes in one function exceeded V8's body size limit.

@@ -26,9 +26,10 @@ pub fn link<T: 'static>(
         });
     }
     let memories = link_memory(&mut store, ctx, module, imports)?;
-    link_globals(&mut store, ctx, module, imports)?;
-    link_tables(&mut store, ctx, module, imports)?;
-    let (externs, reals) = externs(&mut store, ctx, module, imports, memories)?;
+    let mut imports = imports.to_vec();
+    link_globals(&mut store, ctx, module, &mut imports)?;
+    link_tables(&mut store, ctx, module, &imports)?;
+    let (externs, reals) = externs(&mut store, ctx, module, &imports, memories)?;
     lock(ctx).reals = reals;
     if let Some(adapters) = &module.adapters {
         // Only memory 0 exists before instantiation: it is all the start function's imports see.
@@ -181,12 +182,14 @@ fn new_memory(
     Memory::new(store, ty).map_err(|error| NativeError::Instantiate { module: module.label(), error })
 }
 
-/// `global_set` with every imported global's value; mutable ones are watched from now on.
-fn link_globals(
-    mut store: impl AsContextMut,
+/// `global_set` with every imported global's value; mutable ones are watched from now on. An
+/// immutable global holding a foreign function is replaced by a copy holding its wrapper, so
+/// that calls of it are seen.
+fn link_globals<T: 'static>(
+    mut store: impl AsContextMut<Data = T>,
     ctx: &Shared,
     module: &RecordingModule,
-    imports: &[Extern],
+    imports: &mut [Extern],
 ) -> Result<(), NativeError> {
     let positions = module.import_positions(|ty| matches!(ty, ExternType::Global(_)));
     let mut scope = RootScope::new(&mut store);
@@ -197,16 +200,25 @@ fn link_globals(
             .into_global()
             .ok_or_else(|| link_error(module, position, "expected a global".into()))?;
         let mut c = lock(ctx);
-        let value = global.get(&mut scope);
-        let value = c.value(&mut scope, &value);
-        if let Value::Foreign(_) = value {
-            // A replay defines the function in its host module, which exists only after the
-            // original (it links to the original's exports).
-            c.warn_once("foreign-global", "an imported global holds a function of another instance; a replay cannot create it before the module");
-        }
+        let val = global.get(&mut scope);
+        let value = c.value(&mut scope, &val);
         c.emit(&Event::GlobalSet { global: host.index, value });
         if host.mutable {
+            if let Value::Foreign(_) = value {
+                c.warn_once(
+                    "foreign-global",
+                    "an imported mutable global holds a function of another instance; its calls are not recorded, so a replay cannot answer them",
+                );
+            }
             c.track_global(&mut scope, host.index, global);
+        } else if let (Value::Foreign(_), wasmtime::Val::FuncRef(Some(func))) = (value, val) {
+            let foreigners = c.foreigners.clone();
+            drop(c);
+            let wrapper = wasmtime::Val::FuncRef(Some(foreigners.wrapper(&mut scope, func)));
+            let ty = global.ty(&scope);
+            let copy = wasmtime::Global::new(&mut scope, ty, wrapper)
+                .map_err(|error| NativeError::Instantiate { module: module.label(), error })?;
+            imports[position] = Extern::Global(copy);
         }
     }
     Ok(())
