@@ -92,3 +92,18 @@ fn corrupted_traces_are_refused_at_their_fault_or_replayed_whole() {
     let refused = verdicts.iter().filter(|verdict| **verdict == Verdict::Refused).count();
     assert!(refused >= copies.len() / 3, "only {refused} of {} corrupted traces refused", copies.len());
 }
+
+/// Options of browser recording without `--browser` are refused before anything runs.
+#[test]
+fn browser_options_need_browser() {
+    for option in [["--timeout", "5"], ["--chromium", "chromium"], ["--node", "node"]] {
+        let output = Command::new(env!("CARGO_BIN_EXE_r3"))
+            .args(["record", option[0], option[1], "--", "node", "missing.mjs"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{option:?}: {stderr}");
+        assert!(stderr.contains("go with --browser"), "{option:?}: {stderr}");
+        assert!(!stderr.contains("missing.mjs"), "{option:?}: the program ran: {stderr}");
+    }
+}

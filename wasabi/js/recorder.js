@@ -563,6 +563,10 @@ var R3 = (function () {
       }
       this.globalSet(g.index, type, value);
       if (g.mutable && v instanceof WebAssembly.Global) {
+        if (type === T_FUNCREF && typeof value === "function") {
+          warnOnce(`foreign-global:${this.sha}`, `${this.name}: an imported mutable global holds a function of ` +
+            "another instance; its calls are not recorded, so a replay cannot answer them");
+        }
         this.globals.push({ index: g.index, type, obj: v, last: value });
       } else if (type === T_FUNCREF && typeof value === "function") {
         // A function of another instance: the module gets a copy of the global holding its
