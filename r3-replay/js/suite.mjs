@@ -1,6 +1,8 @@
 // Runs every benchmark of an R3 suite (folders with metadata.json and replay.wasm, made by
 // `r3 bench`) on every engine found, and prints a table of run times (seconds, one run each
-// unless --repeat) or FAIL. Needs node >= 20 to drive; the engines:
+// unless --repeat), FAIL, or n/a where the engine lacks a Wasm feature the benchmark needs
+// (metadata `features`; each probed once with `.probes/<feature>.wasm`). Needs node >= 20 to
+// drive; the engines:
 //   node      this node, through replay-node.mjs
 //   jsc       JavaScriptCore's shell on PATH (apt libjavascriptcoregtk-4.0-bin), replay-shell.js
 //   wasmi     `wasmi` on PATH or in ~/.cargo/bin (cargo install wasmi_cli), runs _start
@@ -11,7 +13,7 @@
 //   node run.mjs [--only ENGINE,...] [--node NAME=PATH]... [--repeat N] [--min-engines N] [--json FILE]
 //
 // Exit status 0 iff at least --min-engines engines (default: every engine found) ran every
-// benchmark as recorded.
+// benchmark as recorded (n/a ones aside).
 
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -114,6 +116,21 @@ function benchmarks(dir = suite) {
   return found.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
+/**
+ * Whether `engine` has every Wasm feature `bench` needs, by running each feature's probe
+ * (written by `r3 bench` to `.probes/<feature>.wasm`) once per engine.
+ */
+function supports(engine, bench, probed) {
+  return (bench.features ?? []).every((feature) => {
+    const key = `${engine.name}:${feature}`;
+    if (!probed.has(key)) {
+      const probe = { dir: join(suite, ".probes"), files: { replay: `${feature}.wasm` }, expected: { all_return: true } };
+      probed.set(key, measure(engine, probe, 1) !== null);
+    }
+    return probed.get(key);
+  });
+}
+
 /** The median wall time of `repeat` runs in seconds, or null if any run failed. */
 function measure(engine, bench, repeat) {
   const times = [];
@@ -136,16 +153,20 @@ function main() {
   const cell = (text) => String(text).padEnd(10);
   console.log("benchmark".padEnd(width) + cell("expected") + found.map((engine) => cell(engine.name)).join(""));
   const results = [];
+  const probed = new Map();
+  // A time in seconds, null: failed, "n/a": the engine lacks a feature the benchmark needs.
+  const run = (engine, bench) => (supports(engine, bench, probed) ? measure(engine, bench, options.repeat) : "n/a");
+  const show = (time) => (time === null ? "FAIL" : typeof time === "number" ? time.toFixed(3) : time);
   for (const bench of suiteBenchmarks) {
-    const times = Object.fromEntries(found.map((engine) => [engine.name, measure(engine, bench, options.repeat)]));
+    const times = Object.fromEntries(found.map((engine) => [engine.name, run(engine, bench)]));
     results.push({ name: bench.name, package: bench.package, expected: bench.expected.wasmtime_seconds, times });
-    const row = found.map((engine) => cell(times[engine.name] === null ? "FAIL" : times[engine.name].toFixed(3)));
+    const row = found.map((engine) => cell(show(times[engine.name])));
     console.log(bench.name.padEnd(width) + cell(bench.expected.wasmtime_seconds.toFixed(3)) + row.join(""));
   }
   const complete = found.filter((engine) => results.every((result) => result.times[engine.name] !== null));
-  const passes = found.map((engine) => cell(results.filter((result) => result.times[engine.name] !== null).length));
+  const passes = found.map((engine) => cell(results.filter((result) => typeof result.times[engine.name] === "number").length));
   console.log(`passed of ${results.length}`.padEnd(width) + cell("") + passes.join(""));
-  console.log(`${complete.length} of ${found.length} engines (${found.map((e) => e.name).join(", ")}) ran every benchmark as recorded`);
+  console.log(`${complete.length} of ${found.length} engines (${found.map((e) => e.name).join(", ")}) ran every benchmark as recorded (n/a: lacks a feature it needs)`);
   if (options.json) {
     writeFileSync(options.json, JSON.stringify({ suite: relative(process.cwd(), suite) || ".", engines: found.map((e) => e.name), results }, null, 2) + "\n");
   }

@@ -279,6 +279,42 @@ fn throw_traps_and_later_segments_still_run() {
     assert!(outcomes[4].is_err(), "_start runs into the first throw");
 }
 
+/// Host values become i31 references as externrefs, which are not null.
+/// Only such a merged module needs Wasm GC.
+#[test]
+fn host_values_are_made_with_gc() {
+    let original = r#"(module
+      (import "env" "value" (func $value (param i32) (result externref)))
+      (table $kept 2 externref)
+      (func (export "keep") (param i32)
+        (table.set $kept (local.get 0) (call $value (local.get 0))))
+      (func (export "is_null") (param i32) (result i32)
+        (ref.is_null (table.get $kept (local.get 0)))))"#;
+    let host = r#"(module
+      (import "r3_host" "extern" (func $extern (param i64) (result externref)))
+      (import "original" "keep" (func $keep (param i32)))
+      (import "original" "is_null" (func $is_null (param i32) (result i32)))
+      (func (export "import/0") (param i32) (result externref)
+        (call $extern (i64.extend_i32_u (local.get 0))))
+      (func (export "r3_init"))
+      (func $s0 (export "segment/0")
+        (call $keep (i32.const 1))
+        (if (call $is_null (i32.const 1)) (then unreachable))
+        (if (i32.eqz (call $is_null (i32.const 0))) (then unreachable)))
+      (func (export "_start") (call $s0)))"#;
+    let bytes = merged(host, original);
+    let plain =
+        wasmparser::Validator::new_with_features(wasabi_wasm::supported_features()).validate_all(&bytes);
+    assert!(plain.is_err(), "needs GC");
+    assert!(r3_replay::merge::makes_host_values(&wasm(host)));
+    let engine = r3_replay::link::engine();
+    let module = Compiled::new(&engine, &bytes).expect("wasmtime with GC compiles it");
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let segment = instance.get_typed_func::<(), ()>(&mut store, "segment/0").unwrap();
+    segment.call(&mut store, ()).unwrap();
+}
+
 #[test]
 fn r3_init_runs_before_the_original_start_function() {
     let original = r#"(module
@@ -370,8 +406,8 @@ fn unresolvable_host_imports_are_errors() {
             r#"host module imports "r3_host" "throw": its type does not match [] -> []"#,
         ),
         (
-            r#"(import "r3_host" "extern" (func (param i64) (result externref)))"#,
-            r#"host module imports "r3_host" "extern": host references (externref values) cannot be merged into one module yet"#,
+            r#"(import "r3_host" "extern" (func (param i64)))"#,
+            r#"host module imports "r3_host" "extern": its type does not match [i64] -> [externref]"#,
         ),
     ];
     for (import, message) in cases {

@@ -32,7 +32,6 @@ fn cases() -> Vec<String> {
 
 const NESTED_TRAP: &str = "the host survived a trap of a nested export call";
 const UNREACHABLE: &str = "plain linking cannot reach a function O neither exports nor tables";
-const HOST_VALUES: &str = "host values (externref) need GC in a merged module; not merged yet";
 
 /// (case, step, why the step fails).
 const KNOWN_LIMITS: &[(&str, Step, &str)] = &[
@@ -44,8 +43,6 @@ const KNOWN_LIMITS: &[(&str, Step, &str)] = &[
     ("funcref_result_called_by_host", Step::CheckNode, UNREACHABLE),
     ("funcref_result_called_by_host", Step::RunWasmtime, UNREACHABLE),
     ("funcref_result_called_by_host", Step::RunNode, UNREACHABLE),
-    ("externref_values", Step::RunMerged, HOST_VALUES),
-    ("imported_table_prefilled", Step::RunMerged, HOST_VALUES),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -116,12 +116,7 @@ impl Session {
                     replay_and_check(&self.dir, &trace, &recorded.bytes, &limits)
                 });
             match verdict {
-                Ok(merged) => {
-                    report.r3_replays_checked += 1;
-                    if let Some(reason) = merged {
-                        report.r3_merged_skipped.push(format!("{location}: {reason}"));
-                    }
-                }
+                Ok(()) => report.r3_replays_checked += 1,
                 Err(Failure::Other(message)) => {
                     report.r3_replay_failures += 1;
                     report.failures.push(format!("{location}: r3 replay: {message}"));
@@ -155,15 +150,14 @@ fn replay_engine() -> &'static Engine {
     ENGINE.get_or_init(link::engine)
 }
 
-/// `Ok(None)`: checked equal and the merged replay ran as recorded; `Ok(Some(reason))`:
-/// checked equal, the merged replay was not run for `reason`.
+/// `Ok`: checked equal and the merged replay ran as recorded.
 /// `limits`: the known limits the recording met (see [`Failure::KnownLimit`]).
 fn replay_and_check(
     dir: &Path,
     trace_path: &Path,
     original: &[u8],
     limits: &[String],
-) -> Result<Option<String>, Failure> {
+) -> Result<(), Failure> {
     let other = |message: String| Failure::Other(message);
     let recorded = check::read_trace(trace_path).map_err(|error| other(error.to_string()))?;
     let stem = trace_path.file_stem().map(|stem| stem.to_string_lossy().into_owned()).unwrap_or_default();
@@ -191,12 +185,10 @@ fn replay_and_check(
         Ok(recorded_again) => recorded_again,
         // docs/replay.md, "Linking order": then the merged replay must run as recorded.
         Err(error) if error.to_string().contains("before the host module was instantiated") => {
-            let merged = run_merged_replay(&host, original)?;
-            let message = format!(
-                "the two-module form cannot replay import calls of the start function; {}",
-                merged.as_deref().unwrap_or("the merged replay ran as recorded")
-            );
-            return Err(Failure::KnownLimit(message));
+            run_merged_replay(&host, original)?;
+            let message = "the two-module form cannot replay import calls of the start function; \
+                           the merged replay ran as recorded";
+            return Err(Failure::KnownLimit(message.into()));
         }
         Err(error) => return Err(limit(format!("the two-module replay failed: {error}"))),
     };
@@ -237,21 +229,14 @@ fn linking_limits(store: &Store<()>, compiled: &Compiled, imports: &[Extern]) ->
     limits
 }
 
-/// Merges and runs `replay.wasm`; `Ok(Some(reason))` if it could not be merged for a
-/// documented reason (host values).
-fn run_merged_replay(host: &replay::HostModule, original: &[u8]) -> Result<Option<String>, Failure> {
+/// Merges and runs `replay.wasm`.
+fn run_merged_replay(host: &replay::HostModule, original: &[u8]) -> Result<(), Failure> {
     let other = |message: String| Failure::Other(message);
-    let merged = match merge::merge(&host.bytes, original) {
-        Ok(merged) => merged,
-        Err(error) if imports_host_values(&host.bytes) => {
-            return Ok(Some(format!("merged replay not run: {error}")));
-        }
-        Err(error) => return Err(other(format!("cannot merge: {error}"))),
-    };
+    let merged =
+        merge::merge(&host.bytes, original).map_err(|error| other(format!("cannot merge: {error}")))?;
     let segments = run_merged(&merged, &host.section.segments)
         .map_err(|error| other(format!("the merged replay failed: {error:#}")))?;
-    unexpected(&segments).map_err(|message| other(format!("merged replay: {message}")))?;
-    Ok(None)
+    unexpected(&segments).map_err(|message| other(format!("merged replay: {message}")))
 }
 
 /// The merged module as `link::run_merged` runs it, without a file.
@@ -269,16 +254,6 @@ fn unexpected(segments: &[SegmentReport]) -> Result<(), String> {
         Some(segment) => Err(segment.to_string()),
         None => Ok(()),
     }
-}
-
-/// Whether the host module needs `r3_host.extern`, which the merger does not support.
-fn imports_host_values(host: &[u8]) -> bool {
-    wasmparser::Parser::new(0).parse_all(host).any(|payload| match payload {
-        Ok(wasmparser::Payload::ImportSection(imports)) => imports
-            .into_imports()
-            .any(|import| import.is_ok_and(|import| import.module == "r3_host" && import.name == "extern")),
-        _ => false,
-    })
 }
 
 /// The first divergent event of both traces.

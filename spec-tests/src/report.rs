@@ -26,8 +26,6 @@ pub struct SuiteReport {
     /// Failed replays that hit a documented known limit (counted in `r3_replay_failures`, and
     /// as failures, but listed here rather than in `failures`).
     pub r3_known_limits: Vec<String>,
-    /// Replays that checked equal but whose merged form was not run, and why.
-    pub r3_merged_skipped: Vec<String>,
     pub skipped: Vec<Skip>,
     /// `file:line: what went wrong`, in script order.
     pub failures: Vec<String>,
@@ -61,7 +59,6 @@ impl SuiteReport {
         self.r3_replays_checked += other.r3_replays_checked;
         self.r3_replay_failures += other.r3_replay_failures;
         self.r3_known_limits.extend(other.r3_known_limits);
-        self.r3_merged_skipped.extend(other.r3_merged_skipped);
         self.skipped.extend(other.skipped);
         self.failures.extend(other.failures);
     }
@@ -100,12 +97,11 @@ impl SuiteReport {
         );
         if self.r3_traces > 0 {
             line += &format!(
-                ", r3: {} traces, {} replays checked, {} replay failures ({} known limits), {} merged runs skipped",
+                ", r3: {} traces, {} replays checked, {} replay failures ({} known limits)",
                 self.r3_traces,
                 self.r3_replays_checked,
                 self.r3_replay_failures,
                 self.r3_known_limits.len(),
-                self.r3_merged_skipped.len(),
             );
         }
         line

@@ -51,6 +51,9 @@ struct Metadata<'a> {
     sizes: Summary,
     events: Events,
     expected: Expected<'a>,
+    /// Wasm features beyond 2.0 that `replay.wasm` needs (`gc`: it makes host values); the
+    /// suite's runner says "n/a" for an engine that fails the feature's probe in `.probes/`.
+    features: Vec<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -119,6 +122,9 @@ fn write_runners(suite: &Path) -> Result<()> {
     for (name, contents) in files {
         write_atomically(&suite.join(name), |out| out.write_all(contents.as_bytes()))?;
     }
+    let probes = suite.join(".probes");
+    create_dir(&probes)?;
+    write_atomically(&probes.join("gc.wasm"), |out| out.write_all(&r3_replay::merge::gc_probe()))?;
     Ok(())
 }
 
@@ -208,5 +214,6 @@ fn metadata<'a>(
             all_return: reports.iter().all(|report| report.expect == Expect::Return),
             wasmtime_seconds,
         },
+        features: if r3_replay::merge::makes_host_values(&replay.host.bytes) { vec!["gc"] } else { vec![] },
     }
 }

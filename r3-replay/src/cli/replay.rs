@@ -37,6 +37,12 @@ pub fn run(args: ReplayArgs) -> Result<()> {
     write_atomically(&dir.join("run.mjs"), |out| out.write_all(r3_replay::link::RUN_MJS.as_bytes()))?;
     if let Ok(merged) = &replay.merged {
         write_atomically(&dir.join("replay.wasm"), |out| out.write_all(merged))?;
+        if r3_replay::merge::makes_host_values(&replay.host.bytes) {
+            eprintln!(
+                "r3: note: replay.wasm makes the recorded host values (externref) as i31 references: \
+                 it needs Wasm GC (wasmtime, node >= 22); the two-module form runs without"
+            );
+        }
     }
     for warning in &replay.host.warnings {
         eprintln!("r3: warning: {warning}");

@@ -1,6 +1,6 @@
 //! Where the host's functions go in the merged module: the implementations of the original's
 //! imported functions take those functions' indices, the rest follow the original's
-//! functions, then the trapping `throw` and the start function.
+//! functions, then the trapping `throw`, the host values' `extern` and the start function.
 
 use super::exports::HostExports;
 use super::resolve::{HostFunction, Resolution, function_count};
@@ -27,6 +27,8 @@ pub(super) struct Layout {
     pub import_bodies: Vec<ImportBody>,
     /// The index of the trapping function, if the host imports `throw`.
     pub throw: Option<u32>,
+    /// The index of the function making host values, if the host imports `extern`.
+    pub extern_ref: Option<u32>,
 }
 
 impl Layout {
@@ -56,10 +58,18 @@ impl Layout {
             *slot = Some(next);
             next += 1;
         }
-        let throw = resolution.functions.contains(&HostFunction::Throw).then_some(next);
+        let mut added = |function| {
+            resolution.functions.contains(&function).then(|| {
+                next += 1;
+                next - 1
+            })
+        };
+        let throw = added(HostFunction::Throw);
+        let extern_ref = added(HostFunction::Extern);
         let imported = resolution.functions.iter().map(|function| match function {
             HostFunction::Original(index) => *index,
-            HostFunction::Throw => next,
+            HostFunction::Throw => throw.expect("resolved"),
+            HostFunction::Extern => extern_ref.expect("resolved"),
         });
         let functions: Vec<u32> = imported.chain(defined.into_iter().flatten()).collect();
         for body in &mut import_bodies {
@@ -67,7 +77,7 @@ impl Layout {
                 *implementation = functions[*implementation as usize];
             }
         }
-        Layout { functions, host_imported, first_appended, import_bodies, throw }
+        Layout { functions, host_imported, first_appended, import_bodies, throw, extern_ref }
     }
 
     /// The merged index of host function `index`.

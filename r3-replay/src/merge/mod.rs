@@ -19,6 +19,7 @@ use wasabi_wasm::{
     ConstExpr, CustomSection, DecodeOptions, Element, ElementItems, ElementMode, ExportKind, FuncType,
     Function, Global, Instr, Module, Placement, supported_features, validate,
 };
+use wasmparser::WasmFeatures;
 
 /// Merges the host module `host` (generated for a trace of `original`) and `original` into one
 /// self-contained, validated module.
@@ -37,9 +38,10 @@ fn merge_inputs(host: &[u8], original: &[u8], validate_inputs: bool) -> Result<V
     let options = DecodeOptions { validate: validate_inputs, ..DecodeOptions::default() };
     let host = Module::decode_with(host, &options)
         .map_err(|source| MergeError::Decode { role: Role::Host, source })?;
-    let merged = assemble(host, original)?;
+    let (merged, host_values) = assemble(host, original)?;
     let bytes = merged.encode();
-    validate(&bytes, supported_features()).map_err(MergeError::Invalid)?;
+    let features = if host_values { supported_features() | gc_features() } else { supported_features() };
+    validate(&bytes, features).map_err(MergeError::Invalid)?;
     Ok(bytes)
 }
 
@@ -58,7 +60,8 @@ fn decode_original(bytes: &[u8], validate_input: bool) -> Result<Module, MergeEr
     Ok(module)
 }
 
-fn assemble(mut host: Module, original: Module) -> Result<Module, MergeError> {
+/// The merged module, and whether it makes host values (which needs Wasm GC).
+fn assemble(mut host: Module, original: Module) -> Result<(Module, bool), MergeError> {
     if host.start.is_some() {
         return Err(MergeError::Host("has a start function; the interface has r3_init instead".into()));
     }
@@ -85,7 +88,43 @@ fn assemble(mut host: Module, original: Module) -> Result<Module, MergeError> {
     if let Some(section) = replay_section {
         merged.custom_sections.push(CustomSection { placement: Placement::AfterData, ..section });
     }
-    Ok(merged)
+    Ok((merged, layout.extern_ref.is_some()))
+}
+
+/// Whether the merge of host module `host` makes host values (H imports `r3_host.extern`), so
+/// that it needs [`gc_features`].
+pub fn makes_host_values(host: &[u8]) -> bool {
+    let imports = wasmparser::Parser::new(0).parse_all(host).find_map(|payload| match payload {
+        Ok(wasmparser::Payload::ImportSection(imports)) => Some(imports),
+        _ => None,
+    });
+    imports
+        .into_iter()
+        .flat_map(|imports| imports.into_imports())
+        .any(|import| import.is_ok_and(|import| import.module == "r3_host" && import.name == "extern"))
+}
+
+/// A module whose `_start` makes a host value as merged replays do: an engine that runs it
+/// can run replays needing [`gc_features`].
+pub fn gc_probe() -> Vec<u8> {
+    let mut module = wasm_encoder::Module::new();
+    let mut types = wasm_encoder::TypeSection::new();
+    types.ty().function([], []);
+    let mut functions = wasm_encoder::FunctionSection::new();
+    functions.function(0);
+    let mut exports = wasm_encoder::ExportSection::new();
+    exports.export("_start", wasm_encoder::ExportKind::Func, 0);
+    let mut body = wasm_encoder::Function::new([]);
+    body.instructions().i32_const(1).ref_i31().extern_convert_any().drop().end();
+    let mut code = wasm_encoder::CodeSection::new();
+    code.function(&body);
+    module.section(&types).section(&functions).section(&exports).section(&code);
+    module.finish()
+}
+
+/// What a merged module making host values needs beyond [`supported_features`].
+pub fn gc_features() -> WasmFeatures {
+    WasmFeatures::GC | WasmFeatures::FUNCTION_REFERENCES
 }
 
 /// Moves every index in `host` into the merged module's index spaces; `host`'s types are
@@ -156,8 +195,8 @@ fn append_host(merged: &mut Module, host: Module, layout: &Layout) {
     merged.data_count |= host.data_count;
 }
 
-/// Adds the trapping `throw` (when the host imports it) and the start function, which runs
-/// `r3_init` and then the original's start function.
+/// Adds the trapping `throw` and `extern` (when the host imports them) and the start
+/// function, which runs `r3_init` and then the original's start function.
 fn add_start(merged: &mut Module, layout: &Layout, exports: &HostExports) {
     let type_index = merged.add_type(FuncType::default());
     if let Some(throw) = layout.throw {
@@ -166,11 +205,27 @@ fn add_start(merged: &mut Module, layout: &Layout, exports: &HostExports) {
         debug_assert_eq!(index, throw);
         merged.names.functions.entry(index).or_insert_with(|| "r3_host.throw".into());
     }
+    if let Some(extern_ref) = layout.extern_ref {
+        let function = host_value_function(merged);
+        let index = merged.add_function(function);
+        debug_assert_eq!(index, extern_ref);
+        merged.names.functions.entry(index).or_insert_with(|| "r3_host.extern".into());
+    }
     let calls = [Some(layout.function(exports.init)), merged.start].into_iter().flatten().map(Instr::Call);
     let body = calls.chain([Instr::End]).collect();
     let start = merged.add_function(Function { type_index, body, ..Function::default() });
     merged.names.functions.entry(start).or_insert_with(|| "r3_replay.start".into());
     merged.start = Some(start);
+}
+
+/// `r3_host.extern` without a host: the host value of id `n` is the i31 reference `n` seen as
+/// an externref. Ids are numbered from 0 per trace, so they fit 31 bits, and equal ids give
+/// equal values. The IR has no GC instructions, so the body is encoded here.
+fn host_value_function(merged: &mut Module) -> Function {
+    let type_index = merged.add_type(resolve::extern_type());
+    let mut body = wasm_encoder::Function::new([]);
+    body.instructions().local_get(0).i32_wrap_i64().ref_i31().extern_convert_any().end();
+    Function { type_index, encoded: Some(body.into_raw_body()), ..Function::default() }
 }
 
 /// Functions that `ref.func` in the code may rely on being declared by an export, which the

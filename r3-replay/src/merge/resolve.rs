@@ -3,7 +3,9 @@
 //! tables, which the merged module defines.
 
 use super::MergeError;
-use wasabi_wasm::{ExportKind, FuncType, GlobalType, Import, ImportKind, MemoryType, Module, TableType};
+use wasabi_wasm::{
+    ExportKind, FuncType, GlobalType, Import, ImportKind, MemoryType, Module, TableType, ValType,
+};
 
 /// What a function the host imports becomes in the merged module.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,6 +14,8 @@ pub(super) enum HostFunction {
     Original(u32),
     /// `r3_host` `throw`: a new function that traps.
     Throw,
+    /// `r3_host` `extern`: a new function making the host value of an id (needs Wasm GC).
+    Extern,
 }
 
 /// The host's imports, per kind in the host's index order, as merged-module entities.
@@ -37,6 +41,7 @@ pub(super) fn resolve(host: &Module, original: &Module) -> Result<Resolution, Me
         match import.kind {
             ImportKind::Function(_) => resolution.functions.push(match kind {
                 Kind::Throw => HostFunction::Throw,
+                Kind::Extern => HostFunction::Extern,
                 _ => HostFunction::Original(index),
             }),
             ImportKind::Table(_) => resolution.tables.push(index),
@@ -47,7 +52,8 @@ pub(super) fn resolve(host: &Module, original: &Module) -> Result<Resolution, Me
     Ok(resolution)
 }
 
-/// The kind of a resolved entity; `Throw` is the trapping function that replaces `throw`.
+/// The kind of a resolved entity; `Throw` and `Extern` are the functions that replace
+/// `throw` and `extern`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Function,
@@ -55,6 +61,7 @@ enum Kind {
     Memory,
     Global,
     Throw,
+    Extern,
 }
 
 impl Kind {
@@ -78,7 +85,7 @@ impl Kind {
 
     fn name(self) -> &'static str {
         match self {
-            Kind::Function | Kind::Throw => "function",
+            Kind::Function | Kind::Throw | Kind::Extern => "function",
             Kind::Table => "table",
             Kind::Memory => "memory",
             Kind::Global => "global",
@@ -103,13 +110,11 @@ fn target(import: &Import, original: &Module) -> Result<(Kind, u32), MergeError>
             (Kind::Function, index)
         }
         ("r3_host", "throw") => (Kind::Throw, 0),
-        ("r3_host", "extern") => {
-            return error("host references (externref values) cannot be merged into one module yet".into());
-        }
+        ("r3_host", "extern") => (Kind::Extern, 0),
         ("r3_host", name) => original_import(import, name, original)?,
         _ => return error("not part of the host module interface (docs/replay.md)".into()),
     };
-    if kind != wanted && !(kind == Kind::Throw && wanted == Kind::Function) {
+    if kind != wanted && !(matches!(kind, Kind::Throw | Kind::Extern) && wanted == Kind::Function) {
         return error(format!("imported as a {} but it is a {}", wanted.name(), kind.name()));
     }
     Ok((kind, index))
@@ -227,6 +232,7 @@ fn check_type(
     let at = index as usize;
     let matches = match (import.kind, kind) {
         (ImportKind::Function(ty), Kind::Throw) => host.types.get(ty as usize) == Some(&FuncType::default()),
+        (ImportKind::Function(ty), Kind::Extern) => host.types.get(ty as usize) == Some(&extern_type()),
         (ImportKind::Function(ty), _) => host.types.get(ty as usize) == original.function_type(index),
         (ImportKind::Table(ty), _) => resolution.table_types.get(at).is_some_and(|t| table_matches(t, &ty)),
         (ImportKind::Memory(ty), _) => {
@@ -234,7 +240,11 @@ fn check_type(
         }
         (ImportKind::Global(ty), _) => resolution.global_types.get(at) == Some(&ty),
     };
-    let what = if kind == Kind::Throw { "[] -> []" } else { "the original's entity" };
+    let what = match kind {
+        Kind::Throw => "[] -> []",
+        Kind::Extern => "[i64] -> [externref]",
+        _ => "the original's entity",
+    };
     check(import, matches, what)
 }
 
@@ -260,4 +270,9 @@ fn memory_matches(actual: &MemoryType, expected: &MemoryType) -> bool {
         && actual.shared == expected.shared
         && actual.page_size_log2 == expected.page_size_log2
         && limits_match((actual.minimum, actual.maximum), (expected.minimum, expected.maximum))
+}
+
+/// The type of `r3_host.extern`.
+pub(super) fn extern_type() -> FuncType {
+    FuncType { params: vec![ValType::I64], results: vec![ValType::EXTERNREF] }
 }

@@ -67,11 +67,8 @@ pub const STEPS: &[(&str, &str)] = &[
     ("run-node", "node"),
 ];
 
-const HOST_VALUES: &str = "host values (externref) need GC in a merged module; not merged yet";
-
 /// (program, step, why the step fails for some of its traces).
-pub const KNOWN_LIMITS: &[(&str, &str, &str)] =
-    &[("rollup-bundle", "run-wasmtime", HOST_VALUES), ("rollup-bundle", "run-node", HOST_VALUES)];
+pub const KNOWN_LIMITS: &[(&str, &str, &str)] = &[];
 
 impl AppResult {
     pub fn passed(&self) -> bool {
