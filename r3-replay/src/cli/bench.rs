@@ -122,6 +122,12 @@ fn write_runners(suite: &Path) -> Result<()> {
     for (name, contents) in files {
         write_atomically(&suite.join(name), |out| out.write_all(contents.as_bytes()))?;
     }
+    Ok(())
+}
+
+/// The runner's probe for Wasm GC (see `Metadata::features`), the one feature beyond Wasm 2.0
+/// a replay may need.
+fn write_gc_probe(suite: &Path) -> Result<()> {
     let probes = suite.join(".probes");
     create_dir(&probes)?;
     write_atomically(&probes.join("gc.wasm"), |out| out.write_all(&r3_replay::merge::gc_probe()))?;
@@ -176,6 +182,9 @@ fn fill(
         bail!("the replay does not run as recorded on wasmtime: {report}");
     }
     let metadata = metadata(args, replay, name, trace, &reports, wasmtime_seconds);
+    if metadata.features.contains(&"gc") {
+        write_gc_probe(&args.output_dir)?;
+    }
     write_atomically(&dir.join("metadata.json"), |out| write_json(out, &metadata))?;
     Ok(())
 }
