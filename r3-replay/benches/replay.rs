@@ -1,6 +1,6 @@
 //! `cargo bench -p r3_replay --bench replay`: every corpus driver recorded once, then per
 //! trace: replay generation speed (events/s, host module + merge), replay.wasm size and the
-//! replay code share (generated code, without recorded memory contents, over the replay's
+//! replay code share (generated code, without its data: memory contents and tape, over the replay's
 //! bytes), and the merged replay's run time in node against the plain program's (median of
 //! `R3_BENCH_RUNS`, default 3). `R3_BENCH_ONLY=slug,slug` restricts the drivers.
 

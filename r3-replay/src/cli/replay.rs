@@ -52,7 +52,7 @@ pub fn run(args: ReplayArgs) -> Result<()> {
         write_atomically(path, |out| write_json(out, &summary))?;
     }
     eprintln!(
-        "r3: {}: {} events → host.wasm {} bytes ({} of them recorded memory contents); replay code share {:.2}%",
+        "r3: {}: {} events → host.wasm {} bytes ({} of them recorded data); replay code share {:.2}%",
         dir.display(),
         summary.events,
         summary.host_bytes,
@@ -84,11 +84,12 @@ pub struct Summary {
     pub events: usize,
     pub original_bytes: usize,
     pub host_bytes: usize,
-    /// Host-written memory contents the host module carries as data.
+    /// What the host module carries as data: host-written memory contents and the tape of
+    /// recorded actions and answers (docs/replay.md).
     pub memory_contents_bytes: usize,
     /// The merged replay.wasm, if there is one.
     pub replay_bytes: Option<usize>,
-    /// The host's code (without memory contents) over the whole replay.
+    /// The host's code (without its data) over the whole replay.
     pub code_share_percent: f64,
 }
 

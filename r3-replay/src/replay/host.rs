@@ -1,16 +1,19 @@
 //! Emitting the host module with wasm-encoder.
 //!
-//! Each imported function of the original gets an implementation that counts its calls and
-//! picks the recorded call by a binary search over call-number ranges: consecutive calls with
-//! nothing to do but return the same results share one range (run-length encoding), so a
-//! million identical calls cost one leaf. Long memory writes are copied from one passive data
-//! segment with `memory.init`; short ones are stores of constants. Long action lists go to
-//! functions of their own, defined after `_start`, so that no function body grows beyond what
-//! engines accept.
+//! When the original's memory 0 can hold a scratch area (see [`super::tape`]), the recorded
+//! actions and import answers are data, a tape interpreted by fixed code. Otherwise (and for
+//! what needs references) they are code: each imported function of the original gets an
+//! implementation that counts its calls and picks the recorded call by a binary search over
+//! call-number ranges: consecutive calls with nothing to do but return the same results share
+//! one range (run-length encoding), so a million identical calls cost one leaf. Long memory
+//! writes are copied from one passive data segment with `memory.init`; short ones are stores
+//! of constants. Long action lists go to functions of their own, defined after `_start`, so
+//! that no function body grows beyond what engines accept.
 
 use super::ReplayError;
 use super::layout::{HostImportType, Layout};
 use super::original::{EntityType, Original, Signature};
+use super::tape::{self, Case, Tape};
 use crate::reduce::{Action, Effect, ImportCall, Outcome, Replay};
 use crate::section::{self, ReplaySection};
 use r3_hooks::trace::{Value, ValueType};
@@ -44,18 +47,24 @@ pub fn emit(
     let imported = original.num_imported_functions();
     // After the implementations: r3_init, the segments, _start, then the parts of long action
     // lists.
+    // The tape's functions come before the parts.
     let foreign = replay.foreign_types.len() as u32;
-    let parts_base = layout.implementation(imported) + foreign + 2 + replay.segments.len() as u32;
+    let after_start = layout.implementation(imported) + foreign + 2 + replay.segments.len() as u32;
+    let tape = layout.scratch.map(|scratch| Tape { scratch, run: after_start, field: after_start + 1 });
+    let parts_base = after_start + if tape.is_some() { 2 } else { 0 };
     let mut emitter = Emitter {
         replay,
         original,
         layout,
         types: Vec::new(),
-        blob: Vec::new(),
+        // Position 0 is the empty run.
+        blob: if tape.is_some() { vec![0, 0] } else { Vec::new() },
         written: HashMap::new(),
-        counters: Vec::new(),
+        globals: Vec::new(),
         parts: Vec::new(),
         parts_base,
+        tape,
+        cases: Vec::new(),
     };
     let mut code = CodeSection::new();
     let mut functions = FunctionSection::new();
@@ -106,7 +115,14 @@ pub fn emit(
     });
     start.instructions().end();
     define("_start", start, &mut exports);
-    debug_assert_eq!(next, parts_base);
+    if let Some(tape) = tape {
+        let run = Signature { params: vec![ValType::I32], results: vec![] };
+        functions.function(emitter.type_index(run));
+        code.function(&emitter.interpreter(tape));
+        let field = Signature { params: vec![ValType::I32], results: vec![ValType::I64] };
+        functions.function(emitter.type_index(field));
+        code.function(&emitter.field_reader(tape));
+    }
     for part in std::mem::take(&mut emitter.parts) {
         functions.function(unit);
         code.function(&part);
@@ -114,22 +130,33 @@ pub fn emit(
     Ok(emitter.finish(imports, functions, exports, code, section))
 }
 
-struct Emitter<'a> {
-    replay: &'a Replay,
-    original: &'a Original,
-    layout: &'a Layout,
+pub(super) struct Emitter<'a> {
+    pub(super) replay: &'a Replay,
+    pub(super) original: &'a Original,
+    pub(super) layout: &'a Layout,
     types: Vec<Signature>,
-    /// Contents of the passive data segment.
+    /// Contents of the passive data segment: the tape and memory contents.
     blob: Vec<u8>,
-    /// Where each distinct long write already is in `blob`: hosts often write the same bytes
+    /// Where each distinct write already is in `blob`: hosts often write the same bytes
     /// again (the same input string for every call).
-    written: HashMap<&'a [u8], usize>,
-    /// Host global index of each implementation's call counter.
-    counters: Vec<u32>,
+    written: HashMap<&'a [u8], u32>,
+    /// The initial value of each of the host's own (mutable i32) globals: call counters, tape
+    /// cursors.
+    globals: Vec<i32>,
     /// Functions `[] -> []` holding parts of long action lists, defined after `_start`.
     parts: Vec<Function>,
     /// The function index of `parts[0]`.
     parts_base: u32,
+    tape: Option<Tape>,
+    /// The interpreter's cases; a case's opcode is its index + 1.
+    pub(super) cases: Vec<Case>,
+}
+
+/// What an action list becomes: runs of tape operations (by position) between actions that
+/// stay code.
+enum Item<'a> {
+    Run(u32),
+    Code(&'a Action),
 }
 
 impl<'a> Emitter<'a> {
@@ -185,8 +212,12 @@ impl<'a> Emitter<'a> {
             body.instructions().unreachable().end();
             return Ok(body);
         }
-        let counter = self.layout.num_imported_globals + self.counters.len() as u32;
-        self.counters.push(counter);
+        if let Some(tape) = self.tape
+            && let Some(body) = self.tape_implementation(tape, signature, calls)?
+        {
+            return Ok(body);
+        }
+        let counter = self.new_global(0);
         let call_number = signature.params.len() as u32;
         let mut body = Function::new([(1, ValType::I32)]);
         let mut sink = body.instructions();
@@ -265,8 +296,31 @@ impl<'a> Emitter<'a> {
         Ok(body)
     }
 
-    /// The actions of `list` but those at `skip`: up to `inline` of them in `body`, more in
-    /// functions of [`ACTIONS_PER_FUNCTION`] actions each that `body` calls in order.
+    /// A new mutable i32 global of the host; returns its index.
+    pub(super) fn new_global(&mut self, init: i32) -> u32 {
+        self.globals.push(init);
+        self.layout.num_imported_globals + self.globals.len() as u32 - 1
+    }
+
+    /// Appends bytes to the data segment; returns their position.
+    pub(super) fn append(&mut self, bytes: &[u8]) -> u32 {
+        self.blob.extend_from_slice(bytes);
+        (self.blob.len() - bytes.len()) as u32
+    }
+
+    /// The position of these bytes in the data segment, appended unless already there.
+    pub(super) fn bytes_at(&mut self, bytes: &'a [u8]) -> u32 {
+        if let Some(&position) = self.written.get(bytes) {
+            return position;
+        }
+        let position = self.append(bytes);
+        self.written.insert(bytes, position);
+        position
+    }
+
+    /// The actions of `list` but those at `skip` (as [`Item`]s): up to `inline` items in
+    /// `body`, more in functions of [`ACTIONS_PER_FUNCTION`] items each that `body` calls in
+    /// order.
     fn actions(
         &mut self,
         body: &mut Function,
@@ -282,12 +336,13 @@ impl<'a> Emitter<'a> {
             .filter(|(position, _)| !skip.contains(position))
             .map(|(_, action)| action)
             .collect();
-        if actions.len() <= inline {
-            return self.emit_actions(body, &actions);
+        let items = self.items(&actions)?;
+        if items.len() <= inline {
+            return self.emit_items(body, &items);
         }
-        for chunk in actions.chunks(ACTIONS_PER_FUNCTION) {
+        for chunk in items.chunks(ACTIONS_PER_FUNCTION) {
             let mut part = Function::new([]);
-            self.emit_actions(&mut part, chunk)?;
+            self.emit_items(&mut part, chunk)?;
             part.instructions().end();
             body.instructions().call(self.parts_base + self.parts.len() as u32);
             self.parts.push(part);
@@ -295,17 +350,43 @@ impl<'a> Emitter<'a> {
         Ok(())
     }
 
-    fn emit_actions(&mut self, body: &mut Function, actions: &[&'a Action]) -> Result<(), ReplayError> {
-        for action in actions {
-            match action {
-                Action::Effect(effect) => self.effect(&mut body.instructions(), effect),
-                Action::Call(call) => self.export_call(&mut body.instructions(), *call)?,
+    /// Every action is code without a tape; with one, each run of actions that can be on it
+    /// is one item.
+    fn items(&mut self, actions: &[&'a Action]) -> Result<Vec<Item<'a>>, ReplayError> {
+        if self.tape.is_none() {
+            return Ok(actions.iter().map(|&action| Item::Code(action)).collect());
+        }
+        let runs: Vec<(bool, &[&'a Action])> = actions
+            .chunk_by(|a, b| self.on_tape(a) == self.on_tape(b))
+            .map(|run| (self.on_tape(run[0]), run))
+            .collect();
+        let mut items = Vec::new();
+        for (on_tape, run) in runs {
+            if on_tape {
+                items.push(Item::Run(self.tape_run(run)?));
+            } else {
+                items.extend(run.iter().map(|&action| Item::Code(action)));
+            }
+        }
+        Ok(items)
+    }
+
+    fn emit_items(&mut self, body: &mut Function, items: &[Item<'a>]) -> Result<(), ReplayError> {
+        for item in items {
+            match item {
+                Item::Run(position) => {
+                    let tape = self.tape.expect("runs only with a tape");
+                    body.instructions().i32_const(*position as i32).call(tape.run);
+                }
+                Item::Code(Action::Effect(effect)) => self.effect(&mut body.instructions(), effect),
+                Item::Code(Action::Call(call)) => self.export_call(&mut body.instructions(), *call)?,
             }
         }
         Ok(())
     }
 
-    fn export_call(&mut self, sink: &mut InstructionSink<'_>, id: usize) -> Result<(), ReplayError> {
+    /// The host function an export call calls, and the signature its values must fit.
+    pub(super) fn export_target(&self, id: usize) -> Result<(u32, Signature), ReplayError> {
         let call = &self.replay.export_calls[id];
         let target = if call.name.is_empty() {
             self.layout.calls_by_index[&call.func]
@@ -319,6 +400,12 @@ impl<'a> Emitter<'a> {
             });
         };
         self.check_values(&call.args, &signature.params, call.event, "arguments")?;
+        Ok((target, signature))
+    }
+
+    fn export_call(&mut self, sink: &mut InstructionSink<'_>, id: usize) -> Result<(), ReplayError> {
+        let (target, signature) = self.export_target(id)?;
+        let call = &self.replay.export_calls[id];
         for value in &call.args {
             self.value(sink, value);
         }
@@ -329,7 +416,7 @@ impl<'a> Emitter<'a> {
         Ok(())
     }
 
-    fn check_values(
+    pub(super) fn check_values(
         &self,
         values: &[Value],
         types: &[ValType],
@@ -395,10 +482,7 @@ impl<'a> Emitter<'a> {
 
     fn memory_write(&mut self, sink: &mut InstructionSink<'_>, memory: u32, addr: u64, bytes: &'a [u8]) {
         if bytes.len() > MAX_STORED_WRITE {
-            let offset = *self.written.entry(bytes).or_insert_with(|| {
-                self.blob.extend_from_slice(bytes);
-                self.blob.len() - bytes.len()
-            });
+            let offset = self.bytes_at(bytes);
             sink.i32_const(addr as i32).i32_const(offset as i32).i32_const(bytes.len() as i32);
             sink.memory_init(memory, 0);
             return;
@@ -430,7 +514,7 @@ impl<'a> Emitter<'a> {
     }
 
     fn finish(
-        self,
+        mut self,
         imports: ImportSection,
         functions: FunctionSection,
         exports: ExportSection,
@@ -442,11 +526,14 @@ impl<'a> Emitter<'a> {
             types.ty().function(signature.params.iter().copied(), signature.results.iter().copied());
         }
         let mut globals = GlobalSection::new();
-        for _ in &self.counters {
+        for &init in &self.globals {
             globals.global(
                 GlobalType { val_type: ValType::I32, mutable: true, shared: false },
-                &ConstExpr::i32_const(0),
+                &ConstExpr::i32_const(init),
             );
+        }
+        if self.tape.is_some() {
+            self.blob.resize(self.blob.len() + tape::PADDING, 0);
         }
         let mut module = Module::new();
         module.section(&types).section(&imports).section(&functions).section(&globals).section(&exports);
@@ -475,7 +562,7 @@ impl<'a> Emitter<'a> {
 
 /// Splits calls into leaves: a call with host actions is a leaf of its own; consecutive calls
 /// without actions and with the same outcome share one. Returns each leaf's first call.
-fn leaves(replay: &Replay, calls: &[ImportCall]) -> Vec<usize> {
+pub(super) fn leaves(replay: &Replay, calls: &[ImportCall]) -> Vec<usize> {
     let quiet = |call: &ImportCall| replay.actions(call.actions).is_empty();
     let mut starts = Vec::new();
     for (number, call) in calls.iter().enumerate() {
@@ -502,7 +589,7 @@ fn val_type(ty: ValueType) -> ValType {
     }
 }
 
-fn fits(value: &Value, ty: ValType) -> bool {
+pub(super) fn fits(value: &Value, ty: ValType) -> bool {
     match (value, ty) {
         (Value::I32(_), ValType::I32)
         | (Value::I64(_), ValType::I64)

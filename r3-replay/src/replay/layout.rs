@@ -56,15 +56,22 @@ pub struct Layout {
     pub table_entries: Vec<InitialEntry>,
     /// Positions in the init list of the effects that became initial values instead of code.
     pub consumed_init: BTreeSet<usize>,
+    /// The host index of the original's memory 0 if it can hold the tape's scratch area.
+    pub scratch: Option<u32>,
 }
 
 impl Layout {
     pub fn new(replay: &Replay, original: &Original) -> Result<Layout, ReplayError> {
         let mut uses = Uses::default();
         uses.scan(replay);
+        let scratch = scratch_fits(replay, original);
+        if scratch {
+            uses.memories.insert(0);
+        }
         let mut layout = Layout::default();
         layout.function_imports(&uses, original)?;
         layout.entity_imports(&uses, replay, original)?;
+        layout.scratch = layout.memories.get(&0).copied().filter(|_| scratch);
         let first = layout.implementation(original.num_imported_functions());
         layout.foreign = replay.foreign_types.keys().zip(first..).map(|(&id, index)| (id, index)).collect();
         Ok(layout)
@@ -280,6 +287,19 @@ impl Layout {
             _ => {}
         }
     }
+}
+
+/// Whether the tape's scratch area (8 bytes at address 0 of memory 0) always exists and the
+/// host can reach it: a 32-bit memory 0 declared with at least one page (memories never
+/// shrink), imported or exported. Importing an exported memory must not cost the
+/// host-first linking order (docs/replay.md), which needs the host before the original.
+fn scratch_fits(replay: &Replay, original: &Original) -> bool {
+    let Some(memory) = original.memories.first() else { return false };
+    if memory.memory64 || memory.minimum == 0 {
+        return false;
+    }
+    original.import_number(ExternalKind::Memory, 0).is_some()
+        || (original.export_name(ExternalKind::Memory, 0).is_some() && !replay.imports_at_instantiation)
 }
 
 #[derive(Default)]

@@ -1,11 +1,13 @@
 //! Replay IR → host module: the module that stands in for the recorded host (interface in
-//! docs/replay.md). Its import implementations answer the original's calls from per-import
-//! call counters, its segments make the recorded top-level export calls, and both re-apply
-//! the host's effects where the host made them.
+//! docs/replay.md). Its import implementations answer the original's calls in recorded order,
+//! its segments make the recorded top-level export calls, and both re-apply the host's
+//! effects where the host made them: as data on a tape where they can ([`tape`]), else as
+//! code.
 
 mod host;
 mod layout;
 mod original;
+mod tape;
 
 pub use original::Original;
 
@@ -38,7 +40,7 @@ pub struct HostModule {
     pub section: ReplaySection,
     /// Places where the replay cannot follow the recording (see [`reduce::Replay::warnings`]).
     pub warnings: Vec<String>,
-    /// Bytes of host-written memory contents carried as a data segment.
+    /// Bytes of the data segment: host-written memory contents and the tape.
     pub data_bytes: usize,
 }
 
@@ -122,7 +124,120 @@ fn expect(outcome: &Outcome) -> Expect {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use r3_hooks::trace::Event;
+    use r3_hooks::trace::{Event, Value};
+
+    use r3_hooks::wasmtime::{Engine, Instance, Module, Store};
+
+    /// The sizes of the module's function bodies.
+    fn bodies(module: &[u8]) -> Vec<u64> {
+        let mut bodies = Vec::new();
+        for payload in wasmparser::Parser::new(0).parse_all(module) {
+            if let wasmparser::Payload::CodeSectionEntry(body) = payload.unwrap() {
+                bodies.push(body.range().end - body.range().start);
+            }
+        }
+        bodies
+    }
+
+    fn trace(original: &[u8], events: Vec<Event>) -> Trace {
+        Trace { header: Header::new(original, 0), events }
+    }
+
+    /// Runs the first segment of the merged replay on wasmtime; the host module's functions
+    /// must include the tape's interpreter and field reader (the last two before any parts).
+    fn replay_through_tape(original: &str, events: Vec<Event>) -> r3_hooks::wasmtime::Result<()> {
+        let original = wat::parse_str(original).unwrap();
+        let host = generate(&trace(&original, events), &original, "o.wasm").unwrap();
+        let functions = 1 + 3 + 2; // the import's implementation, r3_init, segment/0, _start
+        assert_eq!(bodies(&host.bytes).len(), functions, "the tape's functions are there");
+        let merged = crate::merge::merge(&host.bytes, &original).unwrap();
+        let engine = Engine::default();
+        let mut store = Store::new(&engine, ());
+        let instance = Instance::new(&mut store, &Module::new(&engine, &merged)?, &[])?;
+        instance.get_typed_func::<(), ()>(&mut store, "segment/0")?.call(&mut store, ())
+    }
+
+    fn returned(func: u32, results: Vec<Value>) -> Event {
+        Event::ImportReturn { func, results }
+    }
+
+    fn main(args: Vec<Value>) -> Event {
+        Event::ExportCall { func: 1, name: "main".into(), args }
+    }
+
+    fn end() -> [Event; 2] {
+        [Event::ExportReturn { results: vec![] }, Event::End { naive_events: 0 }]
+    }
+
+    /// `main(n)` calls `f` n times and traps unless it answers 7, 7, 7, 9, 9: two records.
+    const REPEATS: &str = r#"(module (import "env" "f" (func $f (result i32))) (memory (export "memory") 1)
+        (func (export "main") (param $n i32) (local $i i32)
+          (loop $more
+            (if (i32.ne (call $f)
+                  (select (i32.const 7) (i32.const 9) (i32.lt_u (local.get $i) (i32.const 3))))
+              (then unreachable))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br_if $more (i32.lt_u (local.get $i) (local.get $n))))))"#;
+
+    #[test]
+    fn repeated_answers_replay_in_order_and_a_call_beyond_them_traps() {
+        let answers = || {
+            let answer = |x| returned(0, vec![Value::I32(x)]);
+            [answer(7), answer(7), answer(7), answer(9), answer(9)]
+        };
+        let recorded = |n| {
+            let mut events = vec![main(vec![Value::I32(n)])];
+            events.extend(answers());
+            events.extend(end());
+            events
+        };
+        replay_through_tape(REPEATS, recorded(5)).unwrap();
+        // Six calls where five were recorded: the sixth reaches the stream's end.
+        let error = replay_through_tape(REPEATS, recorded(6)).unwrap_err();
+        let trap = error.downcast_ref::<r3_hooks::wasmtime::Trap>();
+        assert_eq!(trap, Some(&r3_hooks::wasmtime::Trap::UnreachableCodeReached), "{error:?}");
+    }
+
+    /// `f`'s first call calls `callback`, which calls `f` again before the first call answers:
+    /// the nested call must get the next record.
+    #[test]
+    fn an_import_reentered_from_its_own_actions_answers_the_next_call() {
+        let original = r#"(module (import "env" "f" (func $f (param i32) (result i32)))
+            (memory (export "memory") 1)
+            (func (export "main")
+              (if (i32.ne (call $f (i32.const 0)) (i32.const 5)) (then unreachable))
+              (if (i32.ne (i32.load (i32.const 200)) (i32.const 7)) (then unreachable)))
+            (func (export "callback") (param i32)
+              (i32.store (i32.const 200) (call $f (local.get 0)))))"#;
+        let mut events = vec![
+            main(vec![]),
+            Event::ImportCall { func: 0, args: vec![Value::I32(0)] },
+            Event::ExportCall { func: 2, name: "callback".into(), args: vec![Value::I32(1)] },
+            returned(0, vec![Value::I32(7)]),
+            Event::ExportReturn { results: vec![] },
+            returned(0, vec![Value::I32(5)]),
+        ];
+        events.extend(end());
+        replay_through_tape(original, events).unwrap();
+    }
+
+    /// Reading the tape borrows address 0; the module must find there what it stored.
+    #[test]
+    fn the_scratch_area_is_restored_after_host_writes() {
+        let original = r#"(module (import "env" "f" (func $f)) (memory (export "memory") 1)
+            (func (export "main")
+              (i64.store (i32.const 0) (i64.const 0x1122334455667788))
+              (call $f)
+              (if (i64.ne (i64.load (i32.const 0)) (i64.const 0x1122334455667788)) (then unreachable))
+              (if (i32.ne (i32.load (i32.const 100)) (i32.const 0x0a0b0c0d)) (then unreachable))))"#;
+        let mut events = vec![
+            main(vec![]),
+            returned(0, vec![]),
+            Event::MemoryWrite { memory: 0, addr: 100, bytes: vec![0x0d, 0x0c, 0x0b, 0x0a] },
+        ];
+        events.extend(end());
+        replay_through_tape(original, events).unwrap();
+    }
 
     /// The host cannot write an immutable global; a trace saying it did is refused, not
     /// emitted as code for a global the host module does not import.
@@ -149,10 +264,11 @@ mod tests {
 
     /// Shiki's onig.wasm: one memcpy of the host left 11,000 runs of changed bytes, read after
     /// one import returned; all their writes in one function exceeded V8's body size limit.
+    /// (Memory 0 starts empty: no scratch area, so no tape.)
     #[test]
     fn long_action_lists_are_split_into_functions() {
         let original = wat::parse_str(
-            r#"(module (import "env" "f" (func)) (memory (export "memory") 2)
+            r#"(module (import "env" "f" (func)) (memory (export "memory") 0)
                  (func (export "main") (call 0)))"#,
         )
         .unwrap();
@@ -165,13 +281,7 @@ mod tests {
         let trace = Trace { header: Header::new(&original, 0), events };
         let host = generate(&trace, &original, "o.wasm").unwrap();
         wasmparser::Validator::new().validate_all(&host.bytes).unwrap();
-        let mut bodies = Vec::new();
-        for payload in wasmparser::Parser::new(0).parse_all(&host.bytes) {
-            if let wasmparser::Payload::CodeSectionEntry(body) = payload.unwrap() {
-                let range = body.range();
-                bodies.push(range.end - range.start);
-            }
-        }
+        let bodies = bodies(&host.bytes);
         // The implementation of f, r3_init, segment/0, _start, then four parts.
         assert_eq!(bodies.len(), 8, "{bodies:?}");
         assert!(bodies[4..].iter().all(|&size| size < 100_000), "{bodies:?}");

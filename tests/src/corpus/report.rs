@@ -69,7 +69,7 @@ fn replay_bytes(app: &AppResult) -> Option<u64> {
     )
 }
 
-/// Generated code (host modules without recorded memory contents) over all replay bytes.
+/// Generated code (host modules without their data: memory contents, tape) over all replay bytes.
 pub fn code_share(app: &AppResult) -> Option<f64> {
     let code: u64 = app
         .traces
