@@ -299,7 +299,22 @@ fn scratch_fits(replay: &Replay, original: &Original) -> bool {
         return false;
     }
     original.import_number(ExternalKind::Memory, 0).is_some()
-        || (original.export_name(ExternalKind::Memory, 0).is_some() && !replay.imports_at_instantiation)
+        || (original.export_name(ExternalKind::Memory, 0).is_some() && !needs_host_first(replay))
+}
+
+/// Whether the host module must exist before the original (docs/replay.md, "Linking order"):
+/// the start function calls imports, or an imported global holds a function the host module
+/// defines.
+pub fn needs_host_first(replay: &Replay) -> bool {
+    replay.imports_at_instantiation || foreign_global(replay)
+}
+
+/// Whether an imported global's initial value is a foreign function.
+pub fn foreign_global(replay: &Replay) -> bool {
+    replay
+        .actions(replay.init)
+        .iter()
+        .any(|action| matches!(action, Action::Effect(Effect::GlobalSet { value: Value::Foreign(_), .. })))
 }
 
 #[derive(Default)]

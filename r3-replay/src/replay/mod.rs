@@ -13,7 +13,7 @@ pub use original::Original;
 
 use crate::reduce::{self, Outcome, ReduceError};
 use crate::section::{Expect, ForeignStandIn, OriginalModule, ReplaySection, Segment, VERSION};
-use r3_hooks::trace::{Header, Trace, Value};
+use r3_hooks::trace::{Header, Trace};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -69,7 +69,7 @@ pub fn generate(trace: &Trace, original: &[u8], original_name: &str) -> Result<H
     let replay = reduce::reduce_with(trace, &|func| module.same_function(func))?;
     let layout = layout::Layout::new(&replay, &module)?;
     // The host module defines the function such a global holds, so it must exist first.
-    let foreign_global = layout.global_inits.iter().any(|global| matches!(global.value, Value::Foreign(_)));
+    let foreign_global = layout::foreign_global(&replay);
     let section = ReplaySection {
         version: VERSION,
         original: OriginalModule { name: original_name.to_string(), sha256 },
@@ -82,8 +82,7 @@ pub fn generate(trace: &Trace, original: &[u8], original_name: &str) -> Result<H
             .collect(),
         memory_writes: layout.memory_writes.clone(),
         table_entries: layout.table_entries.clone(),
-        host_first: (replay.imports_at_instantiation || foreign_global)
-            && layout.functions_only_from_original(),
+        host_first: layout::needs_host_first(&replay) && layout.functions_only_from_original(),
         functions: layout.refs.iter().copied().collect(),
         foreign: replay
             .foreign_types
