@@ -6,7 +6,9 @@
  *
  * A classic script as well as CommonJS: browsers get it concatenated into the injected
  * runtime, node requires it. Call after runtime.js or recorder.js installed itself:
- *   runtime           that runtime's Symbol.for("wasabi.runtime") object ({native, ...})
+ *   runtime           that runtime's Symbol.for("wasabi.runtime") object ({native, ...}); its
+ *                     `beforeCompile(original, instrumented)`, if any, sees every module's
+ *                     bytes before they are compiled
  *   r3                true for the recorder (hides its "__r3" imports), else runtime.js
  *   instrumentSource  (source, caller, url) -> instrumented bytes, or `source` unchanged if it
  *                     is no byte source; `caller` is the patched API function, `url` the
@@ -20,6 +22,13 @@ var wasabiPatchCompilation = function patchCompilation(options) {
   const explain = runtime.explainCompileError || ((e) => e);
   // The runtime's patched instantiate, which links hooks to instrumented modules.
   const linking = { instantiate: WebAssembly.instantiate };
+  const beforeCompile = runtime.beforeCompile || (() => {});
+
+  function instrumented(source, caller, url) {
+    const bytes = instrumentSource(source, caller, url);
+    beforeCompile(source, bytes);
+    return bytes;
+  }
 
   async function responseBytes(source) {
     const response = await source;
@@ -29,12 +38,12 @@ var wasabiPatchCompilation = function patchCompilation(options) {
     if (response.ok === false) {
       throw new TypeError(`WebAssembly: the response status ${response.status} is not ok`);
     }
-    return instrumentSource(await response.arrayBuffer(), undefined, response.url || undefined);
+    return instrumented(await response.arrayBuffer(), undefined, response.url || undefined);
   }
 
   function Module(bytes) {
     if (new.target === undefined) throw new TypeError("WebAssembly.Module must be invoked with 'new'");
-    const source = instrumentSource(bytes, Module);
+    const source = instrumented(bytes, Module);
     try {
       return Reflect.construct(native.Module, [source], new.target);
     } catch (e) {
@@ -58,7 +67,7 @@ var wasabiPatchCompilation = function patchCompilation(options) {
     Module,
     compile(source) {
       try {
-        return native.compile.call(WebAssembly, instrumentSource(source, patched.compile))
+        return native.compile.call(WebAssembly, instrumented(source, patched.compile))
           .catch((e) => { throw explain(e); });
       } catch (e) {
         return Promise.reject(e);
@@ -71,7 +80,7 @@ var wasabiPatchCompilation = function patchCompilation(options) {
     instantiate(source, imports) {
       if (source instanceof native.Module) return linking.instantiate(source, imports);
       try {
-        return linking.instantiate(instrumentSource(source, patched.instantiate), imports);
+        return linking.instantiate(instrumented(source, patched.instantiate), imports);
       } catch (e) {
         return Promise.reject(e);
       }

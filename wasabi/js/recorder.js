@@ -125,7 +125,7 @@ var R3 = (function () {
     const path = load("path");
     // __dirname: the directory of the generated NAME.wasabi.js when it is loaded as CommonJS.
     const dir = process.env.R3_TRACE_DIR || (typeof __dirname === "string" ? __dirname : process.cwd());
-    return { fs, path, dir: path.resolve(dir), process };
+    return { fs, path, v8: load("v8"), dir: path.resolve(dir), process };
   }
 
   function warn(message) {
@@ -1592,6 +1592,32 @@ var R3 = (function () {
     return new Context(info, imports);
   }
 
+  // V8 moves a function to its optimizing tier once it has run a budget of code bytes, fixed
+  // when the module is compiled. Instrumented code runs more bytes per original instruction
+  // (about as many more as the module grew), so unscaled, many more functions reach the
+  // optimizing tier than in the original run, and their compilation (slower on instrumented
+  // code) is waited for whenever node's event loop runs dry and at exit. A user's own budget
+  // is scaled instead.
+  const V8_TIERING_BUDGET = 13000000; // node 22 to 26
+  let tieringBudget;
+  function beforeCompile(original, instrumented) {
+    if (host === undefined || instrumented === original) return;
+    const size = (bytes) => (bytes !== null && typeof bytes === "object" ? bytes.byteLength : undefined);
+    const growth = size(instrumented) / size(original);
+    if (!(growth > 1)) return;
+    const flag = "--wasm-tiering-budget=";
+    const own = host.process.execArgv.find((arg) => arg.startsWith(flag));
+    const base = own === undefined ? V8_TIERING_BUDGET : Number(own.slice(flag.length));
+    const budget = Math.round(base * growth);
+    if (!Number.isSafeInteger(budget) || budget > 0x7fffffff || budget === tieringBudget) return;
+    try {
+      host.v8.setFlagsFromString(flag + budget);
+      tieringBudget = budget;
+    } catch {
+      // no such flag in this engine: the budget stays as it is
+    }
+  }
+
   function instantiateModule(module, imports) {
     let ctx;
     let watched;
@@ -1835,7 +1861,7 @@ var R3 = (function () {
       return finishedTraces.slice();
     },
   };
-  Object.defineProperty(R3, RUNTIME, { value: Object.freeze({ native, explainCompileError }) });
+  Object.defineProperty(R3, RUNTIME, { value: Object.freeze({ native, explainCompileError, beforeCompile }) });
 
   install();
   globalThis.R3 = R3;
