@@ -1,7 +1,7 @@
 //! `cargo bench -p r3_replay --bench replay`: every corpus driver recorded once, then per
 //! trace: replay generation speed (events/s, host module + merge), replay.wasm size and the
 //! replay code share (generated code, without its data: memory contents and tape, over the replay's
-//! bytes), and the merged replay's run time in node against the plain program's (median of
+//! bytes), and the merged replay's run time in node 22 against the plain program's (median of
 //! `R3_BENCH_RUNS`, default 3). `R3_BENCH_ONLY=slug,slug` restricts the drivers.
 
 use r3_hooks::Trace;
@@ -104,7 +104,8 @@ fn replay(path: &Path, work: &Path, plain: Duration, runs: usize) -> Result<Row,
     let generation = start.elapsed();
     let replay_path = work.join(format!("{stem}.replay.wasm"));
     std::fs::write(&replay_path, &merged).map_err(|error| error.to_string())?;
-    let mut node = Command::new("node");
+    // The engine of the plain run (node 22), which also runs replays that need Wasm GC.
+    let mut node = Command::new(tests::recording_node());
     node.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("js/run.mjs")).arg(&replay_path);
     let replay = (0..runs).map(|_| time_status(&mut node)).collect::<Result<_, _>>().ok().map(median);
     Ok(Row {
