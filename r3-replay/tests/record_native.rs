@@ -221,6 +221,25 @@ fn invoke_links_wasi_with_the_given_environment_and_directories() {
 }
 
 #[test]
+fn a_reactor_is_initialized_before_the_invoked_function_and_needs_one() {
+    let dir = work("reactor");
+    let reactor = r#"(module (global $g (mut i32) (i32.const 0))
+      (func (export "_initialize") (if (global.get $g) (then unreachable)) (global.set $g (i32.const 7)))
+      (func (export "get") (result i32) (global.get $g)))"#;
+    std::fs::write(dir.join("x.wat"), reactor).unwrap();
+    for (function, expected) in [("get", "7\n"), ("_initialize", "")] {
+        let output = record(&dir, &[function]);
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        assert_eq!(String::from_utf8_lossy(&output.stdout), expected);
+    }
+    let output =
+        r3(&["record", "-o", dir.join("out").to_str().unwrap(), dir.join("x.wat").to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("a WASI reactor (exports _initialize, no _start): give --invoke F"), "{stderr}");
+}
+
+#[test]
 fn bad_wasi_options_are_refused_before_recording() {
     let dir = work("wasi-options");
     let missing = dir.join("missing");

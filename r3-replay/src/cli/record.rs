@@ -171,7 +171,7 @@ fn run_instance<T: 'static>(
         })?;
         return Ok(("_start".into(), call(store, start, &[])?));
     };
-    if let Some(initialize) = instance.get_func("_initialize") {
+    if let Some(initialize) = instance.get_func("_initialize").filter(|_| name != "_initialize") {
         let initialized = call(store, initialize, &[])?;
         if initialized.is_err() {
             return Ok(("_initialize".into(), initialized));
