@@ -1,16 +1,20 @@
 //! `r3 record [-o DIR] -- node app.mjs ...`: records every module instance of a node program.
-//! `r3 record [-o DIR] app.wasm --invoke F [ARGS...]`: records one module on wasmtime.
+//! `r3 record [-o DIR] app.wasm --invoke F [ARGS...]` and `r3 record [-o DIR] app.wasm -- ARGS...`:
+//! records one module on wasmtime, with WASI preview1.
 //! `r3 record --browser PAGE.html|URL [-o DIR]`: records a web page in headless Chromium.
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use r3_hooks::Trace;
-use r3_hooks::record::native::{self, Recorder, RecordingModule};
+use r3_hooks::record::native::{self, RecordedInstance, Recorder, RecordingModule};
 use r3_hooks::record::{browser, node};
 use r3_hooks::wasmtime::{self, Func, Store, Trap, Val, ValType};
 use std::path::{Path, PathBuf};
-
 use std::process::ExitCode;
+use wasi::WasiOptions;
+use wasmtime_wasi::I32Exit;
+
+mod wasi;
 
 #[derive(Args)]
 pub struct RecordArgs {
@@ -18,8 +22,12 @@ pub struct RecordArgs {
     #[arg(short, long, default_value = "r3-out")]
     output_dir: PathBuf,
     /// The program, e.g. `node app.mjs` (node >= 22: recording needs multi-memory); or a module
-    /// (.wasm, .wat) recorded on wasmtime: `app.wasm --invoke F [ARGS...]` calls export F with
-    /// ARGS (i32/i64 decimal or 0x hex, f32/f64 decimal, inf, nan or nan:0x..., refs: null).
+    /// (.wasm, .wat) recorded on wasmtime with WASI preview1 as its imports:
+    /// `app.wasm [OPTIONS] -- ARGS...` runs `_start` with program arguments ARGS;
+    /// `app.wasm [OPTIONS] --invoke F [ARGS...]` calls export F with ARGS (i32/i64 decimal or
+    /// 0x hex, f32/f64 decimal, inf, nan or nan:0x..., refs: null). OPTIONS, as in
+    /// `wasmtime run`: `--dir HOST_DIR[::GUEST_DIR]` (a preopened directory) and
+    /// `--env NAME=VALUE` (the only environment variables the program sees).
     #[arg(
         required_unless_present = "browser",
         conflicts_with = "browser",
@@ -94,17 +102,20 @@ fn is_module(program: &str) -> bool {
     Path::new(program).extension().is_some_and(|ext| ext == "wasm" || ext == "wat")
 }
 
-/// What to run of a module: `--invoke F ARGS...`, else its `_start`.
+/// What to run of a module: `--invoke F ARGS...`, else its `_start` with program arguments.
 struct Invocation {
     module: PathBuf,
+    wasi: WasiOptions,
     invoke: Option<String>,
     args: Vec<String>,
 }
 
 impl Invocation {
+    /// `MODULE [--dir ...] [--env ...] (--invoke F [ARGS...] | [--] [ARGS...])`.
     fn parse(words: &[String]) -> Result<Invocation> {
         let (module, rest) = words.split_first().context("no module given")?;
         let module = PathBuf::from(module);
+        let (wasi, rest) = WasiOptions::parse(rest)?;
         let (invoke, args) = match rest {
             [flag, name, args @ ..] if flag == "--invoke" => (Some(name.clone()), args),
             [flag, args @ ..] if flag.starts_with("--invoke=") => {
@@ -114,12 +125,18 @@ impl Invocation {
             [separator, args @ ..] if separator == "--" => (None, args),
             args => (None, args),
         };
-        Ok(Invocation { module, invoke, args: args.to_vec() })
+        Ok(Invocation { module, wasi, invoke, args: args.to_vec() })
+    }
+
+    /// The program's arguments: none for `--invoke`, whose arguments are the function's.
+    fn program_args(&self) -> &[String] {
+        if self.invoke.is_some() { &[] } else { &self.args }
     }
 }
 
-/// Records one module instance on wasmtime: its results go to stdout as wasmtime's `--invoke`
-/// prints them, a trap to stderr (exit status 1); the trace is written either way.
+/// Records one module instance on wasmtime, its imports from WASI preview1: results of
+/// `--invoke` go to stdout as wasmtime's `--invoke` prints them, a trap to stderr (exit status
+/// 1), `proc_exit(n)` exits with status n; the trace is written in every case.
 fn record_module(words: &[String], out_dir: &Path) -> Result<ExitCode> {
     let invocation = Invocation::parse(words)?;
     let path = &invocation.module;
@@ -127,50 +144,66 @@ fn record_module(words: &[String], out_dir: &Path) -> Result<ExitCode> {
     let engine = r3_replay::link::engine();
     let stem = path.file_stem().map(|stem| stem.to_string_lossy().into_owned());
     let module = RecordingModule::new(&engine, &bytes, stem.as_deref())?;
-    if let Some(import) = module.imports().first() {
-        bail!(
-            "{}: imports {}.{}; r3 record runs modules without imports on wasmtime (no WASI: {})",
-            path.display(),
-            import.module,
-            import.name,
-            NO_WASI
-        );
-    }
-    if invocation.invoke.is_none() && !invocation.args.is_empty() {
-        bail!("program arguments need WASI, which native recording does not provide ({NO_WASI})");
-    }
-    let mut store = Store::new(&engine, ());
+    let context = wasi::context(path, invocation.program_args(), &invocation.wasi)?;
+    let mut store = Store::new(&engine, context);
+    let imports = wasi::imports(&mut store, &module, path)?;
     let recorder = Recorder::new(out_dir);
-    let instance = recorder.instantiate(&mut store, &module, &[])?;
-    let name = invocation.invoke.as_deref().unwrap_or("_start");
-    let func = instance
-        .get_func(name)
-        .with_context(|| format!("{}: no exported function {name:?}", path.display()))?;
-    let outcome = call(&mut store, func, &invocation.args)?;
+    let instance = recorder.instantiate(&mut store, &module, &imports)?;
+    let (name, outcome) = run_instance(&mut store, &instance, &invocation)?;
     for trace in recorder.finish(&mut store)? {
         eprintln!("r3: {}", summary(&trace));
     }
-    match outcome {
-        Ok(results) => {
-            results.iter().for_each(|result| println!("{}", display(result)));
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(error) => {
-            match error.downcast_ref::<Trap>() {
-                Some(trap) => eprintln!("error: {name} trapped: {trap}"),
-                None => eprintln!("error: {name} failed: {error:#}"),
-            }
-            Ok(ExitCode::FAILURE)
-        }
-    }
+    Ok(report(&name, outcome))
 }
 
-/// Why the native recorder has no WASI, for the error messages.
-const NO_WASI: &str = "wasmtime-wasi needs wasmtime's component model and async runtime, too much build time";
+/// Calls `--invoke`'s function (after `_initialize`, if the module is a WASI reactor) or
+/// `_start`; returns the name of the function that ran last and how it ended.
+fn run_instance<T: 'static>(
+    store: &mut Store<T>,
+    instance: &RecordedInstance,
+    invocation: &Invocation,
+) -> Result<(String, wasmtime::Result<Vec<Val>>)> {
+    let path = invocation.module.display();
+    let Some(name) = &invocation.invoke else {
+        let start = instance.get_func("_start").with_context(|| match instance.get_func("_initialize") {
+            Some(_) => format!("{path}: a WASI reactor (exports _initialize, no _start): give --invoke F"),
+            None => format!("{path}: no exported function \"_start\" to run (or give --invoke F)"),
+        })?;
+        return Ok(("_start".into(), call(store, start, &[])?));
+    };
+    if let Some(initialize) = instance.get_func("_initialize").filter(|_| name != "_initialize") {
+        let initialized = call(store, initialize, &[])?;
+        if initialized.is_err() {
+            return Ok(("_initialize".into(), initialized));
+        }
+    }
+    let func = instance.get_func(name).with_context(|| format!("{path}: no exported function {name:?}"))?;
+    Ok((name.clone(), call(store, func, &invocation.args)?))
+}
+
+/// Prints results or the failure; the exit status: `proc_exit`'s, 1 for a failure.
+fn report(name: &str, outcome: wasmtime::Result<Vec<Val>>) -> ExitCode {
+    let error = match outcome {
+        Ok(results) => {
+            results.iter().for_each(|result| println!("{}", display(result)));
+            return ExitCode::SUCCESS;
+        }
+        Err(error) => error,
+    };
+    if let Some(exit) = error.downcast_ref::<I32Exit>() {
+        // As `wasmtime run`: the status modulo 256, as the OS takes it.
+        return ExitCode::from(exit.0 as u8);
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(trap) => eprintln!("error: {name} trapped: {trap}"),
+        None => eprintln!("error: {name} failed: {error:#}"),
+    }
+    ExitCode::FAILURE
+}
 
 /// Parses `args` for `func`'s parameters and calls it; argument errors are errors of r3, a
 /// failing call is the outcome.
-fn call(store: &mut Store<()>, func: Func, args: &[String]) -> Result<wasmtime::Result<Vec<Val>>> {
+fn call<T: 'static>(store: &mut Store<T>, func: Func, args: &[String]) -> Result<wasmtime::Result<Vec<Val>>> {
     let ty = func.ty(&*store);
     let params: Vec<ValType> = ty.params().collect();
     if params.len() != args.len() {
