@@ -45,9 +45,8 @@ pub fn emit(
     section: &ReplaySection,
 ) -> Result<(Vec<u8>, usize), ReplayError> {
     let imported = original.num_imported_functions();
-    // After the implementations: r3_init, the segments, _start, then the parts of long action
-    // lists.
-    // The tape's functions come before the parts.
+    // After the implementations: r3_init, the segments, _start, the tape's interpreter and
+    // field reader (if there is a tape), then the parts of long action lists.
     let foreign = replay.foreign_types.len() as u32;
     let after_start = layout.implementation(imported) + foreign + 2 + replay.segments.len() as u32;
     let tape = layout.scratch.map(|scratch| Tape { scratch, run: after_start, field: after_start + 1 });

@@ -68,8 +68,6 @@ pub fn generate(trace: &Trace, original: &[u8], original_name: &str) -> Result<H
     let module = Original::parse(original)?;
     let replay = reduce::reduce_with(trace, &|func| module.same_function(func))?;
     let layout = layout::Layout::new(&replay, &module)?;
-    // The host module defines the function such a global holds, so it must exist first.
-    let foreign_global = layout::foreign_global(&replay);
     let section = ReplaySection {
         version: VERSION,
         original: OriginalModule { name: original_name.to_string(), sha256 },
@@ -98,7 +96,7 @@ pub fn generate(trace: &Trace, original: &[u8], original_name: &str) -> Result<H
     if !section.host_first {
         let needs_host_first = [
             (replay.imports_at_instantiation, "the start function calls imports"),
-            (foreign_global, "an imported global holds a function of the host"),
+            (layout::foreign_global(&replay), "an imported global holds a function of the host"),
         ];
         for (_, why) in needs_host_first.iter().filter(|(needs, _)| *needs) {
             warnings.push(format!(
