@@ -15,15 +15,16 @@ struct Host {
     store: Store<()>,
     recorder: Recorder,
     dir: PathBuf,
+    _removed_on_drop: tempfile::TempDir,
 }
 
 impl Host {
     fn new(test: &str) -> Host {
-        let dir = std::env::temp_dir().join(format!("r3-native-{test}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let temp = tempfile::Builder::new().prefix(&format!("r3-native-{test}-")).tempdir().unwrap();
+        let dir = temp.path().to_path_buf();
         let engine = Engine::default();
         let store = Store::new(&engine, ());
-        Host { recorder: Recorder::new(&dir), engine, store, dir }
+        Host { recorder: Recorder::new(&dir), engine, store, dir, _removed_on_drop: temp }
     }
 
     fn module(&self, wat: &str, name: &str) -> RecordingModule {

@@ -8,11 +8,8 @@ fn examples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
 }
 
-fn work_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("r3-bench-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn work_dir(name: &str) -> tests::TempDir {
+    tests::fresh_temp_dir(&format!("r3-bench-cli-{name}"))
 }
 
 fn succeeded(output: Output) -> String {

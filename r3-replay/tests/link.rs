@@ -9,11 +9,11 @@ use r3_replay::link::{LinkError, Outcome, ReplayDir};
 use r3_replay::section::{Expect, InitialGlobal};
 use replay::*;
 
-fn imports_dir(name: &str) -> std::path::PathBuf {
+fn imports_dir(name: &str) -> tests::TempDir {
     replay_dir(name, IMPORTS, IMPORTS_HOST, imports_section)
 }
 
-fn exports_dir(name: &str) -> std::path::PathBuf {
+fn exports_dir(name: &str) -> tests::TempDir {
     replay_dir(name, EXPORTS, EXPORTS_HOST, exports_section)
 }
 

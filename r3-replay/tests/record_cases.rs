@@ -181,9 +181,7 @@ fn host_program_cases() {
     assert!(!names.is_empty());
     let mut failures = Vec::new();
     for name in &names {
-        let work = std::env::temp_dir().join(format!("r3-case-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&work);
-        std::fs::create_dir_all(&work).unwrap();
+        let work = tests::fresh_temp_dir(&format!("r3-case-{name}"));
         match record(name, &work) {
             Ok((text, traces)) => {
                 let result = std::panic::catch_unwind(|| insta::assert_snapshot!(name.as_str(), text));
@@ -194,7 +192,6 @@ fn host_program_cases() {
             }
             Err(error) => failures.push(format!("{name}: {error}")),
         }
-        let _ = std::fs::remove_dir_all(&work);
     }
     assert!(
         failures.is_empty(),

@@ -2,7 +2,7 @@
 //! on wasmtime, with WASI preview1, from the command line.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -16,10 +16,8 @@ fn r3(args: &[&str]) -> Output {
 }
 
 /// A fresh directory holding `x.wat`.
-fn work(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("r3-record-native-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+fn work(name: &str) -> tests::TempDir {
+    let dir = tests::fresh_temp_dir(&format!("r3-record-native-{name}"));
     std::fs::write(dir.join("x.wat"), MODULE).unwrap();
     dir
 }

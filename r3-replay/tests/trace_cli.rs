@@ -2,18 +2,14 @@
 
 use r3_hooks::trace::Encoding;
 use r3_hooks::{Event, Header, Trace, Value};
-use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn r3(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_r3")).args(args).output().expect("r3 runs")
 }
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("r3-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn temp_dir(name: &str) -> tests::TempDir {
+    tests::fresh_temp_dir(&format!("r3-cli-{name}"))
 }
 
 fn trace() -> Trace {

@@ -33,13 +33,13 @@ const SCRIPTS: &[(&str, &str)] = &[
 
 #[test]
 fn scripts_behave_the_same_in_node_with_all_hooks() {
-    let base = std::env::temp_dir().join(format!("spec-node-{}", std::process::id()));
+    let base = tempfile::Builder::new().prefix("spec-node-").tempdir().unwrap();
     let mut problems = Vec::new();
     for (suite, name) in SCRIPTS {
         let scripts = Suite::parse(suite).unwrap().scripts(Some(name));
         let script =
             scripts.iter().find(|script| script.name == *name).unwrap_or_else(|| panic!("no {name}"));
-        let dir = base.join(name);
+        let dir = base.path().join(name);
         let path = spec_tests::node::generate(name, script.text, &dir).unwrap();
         let output = Command::new("node").arg(&path).output().expect("node is installed");
         let stdout = String::from_utf8_lossy(&output.stdout);
@@ -60,7 +60,6 @@ fn scripts_behave_the_same_in_node_with_all_hooks() {
             problems.push(format!("{name}: {summary}"));
         }
     }
-    let _ = std::fs::remove_dir_all(&base);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
@@ -73,10 +72,9 @@ fn the_node_harness_reports_wrong_outcomes() {
 (assert_trap (invoke "one") "unreachable")
 (assert_trap (invoke "trap") "unreachable")
 "#;
-    let dir = std::env::temp_dir().join(format!("spec-node-check-{}", std::process::id()));
-    let path = spec_tests::node::generate("check.wast", script, &dir).unwrap();
+    let dir = tempfile::Builder::new().prefix("spec-node-check-").tempdir().unwrap();
+    let path = spec_tests::node::generate("check.wast", script, dir.path()).unwrap();
     let output = Command::new("node").arg(&path).output().expect("node is installed");
-    let _ = std::fs::remove_dir_all(&dir);
     let stdout = String::from_utf8_lossy(&output.stdout);
     let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
     let failures = summary["failures"].as_array().unwrap();

@@ -57,9 +57,8 @@ fn the_driver_records_every_instance() {
 /// A replay whose trace differs from the recorded one is caught, at the first divergent event.
 #[test]
 fn a_divergent_replay_is_caught() {
-    let dir = std::env::temp_dir().join(format!("spec-r3-test-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let recorded = record_add(&dir);
+    let dir = tempfile::Builder::new().prefix("spec-r3-test-").tempdir().unwrap();
+    let recorded = record_add(dir.path());
     assert_eq!(check::compare(&recorded, &recorded), Ok(()));
     let mut corrupted = recorded.clone();
     let index = corrupted
@@ -76,7 +75,6 @@ fn a_divergent_replay_is_caught() {
         }
         other => panic!("expected a divergence at event {index}, got {other:?}"),
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// An imported memory whose actual maximum (spectest's: 2 pages) is below the declared one (3):

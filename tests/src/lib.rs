@@ -37,12 +37,52 @@ pub fn wasm_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// An empty directory `<temp>/<name>-<pid>`, emptied if a previous run left it.
-pub fn fresh_temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap_or_else(|error| panic!("{}: {error}", dir.display()));
-    dir
+/// A fresh directory under the system's temp dir, removed when the test is done with it, so
+/// test runs do not fill the disk (CI machines have little to spare). A failing test keeps it,
+/// and says where, for inspection.
+pub struct TempDir(Option<tempfile::TempDir>);
+
+impl TempDir {
+    pub fn path(&self) -> &Path {
+        self.0.as_ref().expect("alive until dropped").path()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let dir = self.0.take().expect("dropped once");
+        if std::thread::panicking() {
+            eprintln!("kept {} of the failed test", dir.keep().display());
+        }
+    }
+}
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        self.path()
+    }
+}
+
+impl AsRef<Path> for TempDir {
+    fn as_ref(&self) -> &Path {
+        self.path()
+    }
+}
+
+impl AsRef<OsStr> for TempDir {
+    fn as_ref(&self) -> &OsStr {
+        self.path().as_os_str()
+    }
+}
+
+/// An empty directory `<temp>/<name>-XXXXXX`, removed on drop (see [`TempDir`]).
+pub fn fresh_temp_dir(name: &str) -> TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("{name}-"))
+        .tempdir()
+        .unwrap_or_else(|error| panic!("cannot create a temp dir for {name}: {error}"));
+    TempDir(Some(dir))
 }
 
 /// The largest `.wasm` file below `dir`, the heaviest input for benchmarks.

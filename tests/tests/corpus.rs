@@ -6,7 +6,7 @@ use std::process::Command;
 
 #[test]
 fn every_corpus_program_records_replays_and_checks_end_to_end() {
-    let work = std::env::temp_dir().join(format!("corpus-runner-{}", std::process::id()));
+    let work = tests::fresh_temp_dir("corpus-runner");
     let json = work.join("results.json");
     let output = Command::new(env!("CARGO_BIN_EXE_corpus"))
         .arg("--work")
@@ -33,5 +33,4 @@ fn every_corpus_program_records_replays_and_checks_end_to_end() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "the suite (jsc: apt libjavascriptcoregtk-4.0-bin):\n{stdout}");
     assert!(stdout.contains("3 of 3 engines (node, node22, jsc)"), "{stdout}");
-    let _ = std::fs::remove_dir_all(&work);
 }

@@ -1,6 +1,6 @@
 //! The `wasabi` command line: outputs, errors, determinism.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 fn wasabi(args: &[&str], threads: Option<&str>) -> Output {
@@ -12,7 +12,7 @@ fn wasabi(args: &[&str], threads: Option<&str>) -> Output {
     command.output().expect("wasabi runs")
 }
 
-fn temp_dir(name: &str) -> PathBuf {
+fn temp_dir(name: &str) -> tests::TempDir {
     tests::fresh_temp_dir(&format!("wasabi-cli-{name}"))
 }
 

@@ -27,7 +27,8 @@ fn js_runtime_tests_pass() {
 
 #[test]
 fn corpus_digests_are_unchanged_with_all_hooks() {
-    let noop = std::env::temp_dir().join(format!("wasabi-noop-{}.js", std::process::id()));
+    let dir = tests::fresh_temp_dir("wasabi-noop");
+    let noop = dir.join("noop.js");
     std::fs::write(&noop, "Wasabi.analysis = {};\n").unwrap();
     let failures = tests::failures_over_corpus(|driver, _| {
         let plain = || {
@@ -42,6 +43,5 @@ fn corpus_digests_are_unchanged_with_all_hooks() {
         };
         tests::same_digest(plain, instrumented).map(|_| ())
     });
-    let _ = std::fs::remove_file(&noop);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -129,7 +129,12 @@ pub fn host_wat(host: &str, section: &ReplaySection) -> String {
 }
 
 /// A fresh folder with `host.wasm`, `o.wasm` and `run.mjs`.
-pub fn replay_dir(name: &str, original: &str, host: &str, section: fn(&[u8]) -> ReplaySection) -> PathBuf {
+pub fn replay_dir(
+    name: &str,
+    original: &str,
+    host: &str,
+    section: fn(&[u8]) -> ReplaySection,
+) -> tests::TempDir {
     let dir = fresh_dir(name);
     let original = wat::parse_str(original).unwrap();
     let host = wat::parse_str(host_wat(host, &section(&original))).unwrap();
@@ -139,11 +144,8 @@ pub fn replay_dir(name: &str, original: &str, host: &str, section: fn(&[u8]) -> 
     dir
 }
 
-pub fn fresh_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("r3-link-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+pub fn fresh_dir(name: &str) -> tests::TempDir {
+    tests::fresh_temp_dir(&format!("r3-link-{name}"))
 }
 
 pub fn r3(args: &[&str]) -> Output {
