@@ -157,7 +157,7 @@ fn a_wasi_program_is_recorded_with_its_exit_status_and_replays_faithfully() {
     // What WASI wrote into memory reaches the trace where the module reads it.
     assert!(printed.contains(r#"{"memory_write":{"memory":0,"addr":512,"bytes":"6563686f2e776174"}}"#));
     let random = u32::from_str_radix(fields[3], 16).unwrap().to_le_bytes();
-    assert_eq!(written(&printed, 3008, 4), random, "{printed}");
+    assert_eq!(written(&trace, 3008, 4), random, "{printed}");
     let tail: Vec<&str> = events(&printed).into_iter().rev().take(3).collect();
     assert_eq!(tail[1..], [r#""export_throw""#, r#"{"import_throw":{"func":6}}"#], "{printed}");
 
@@ -174,15 +174,14 @@ fn a_wasi_program_is_recorded_with_its_exit_status_and_replays_faithfully() {
 }
 
 /// The `len` bytes at `addr` of a memory that was all zeros, after the trace's memory writes.
-fn written(printed: &str, addr: u64, len: usize) -> Vec<u8> {
+fn written(trace: &Path, addr: u64, len: usize) -> Vec<u8> {
+    let trace = r3_hooks::trace::Trace::read(&std::fs::read(trace).unwrap()).unwrap();
     let mut bytes = vec![0; len];
-    for event in events(printed) {
-        let event: serde_json::Value = serde_json::from_str(event).unwrap();
-        let Some(write) = event.get("memory_write") else { continue };
-        let hex = write["bytes"].as_str().unwrap();
-        for (i, at) in (write["addr"].as_u64().unwrap()..).enumerate().take(hex.len() / 2) {
+    for event in &trace.events {
+        let r3_hooks::trace::Event::MemoryWrite { addr: start, bytes: written, .. } = event else { continue };
+        for (at, &value) in (*start..).zip(written) {
             if let Some(byte) = at.checked_sub(addr).and_then(|k| bytes.get_mut(k as usize)) {
-                *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap();
+                *byte = value;
             }
         }
     }
