@@ -615,7 +615,7 @@ test("r3 mode of the preload: instruments on the fly, names traces after the mod
   assert.ok(fs.readFileSync(path.join(dir, "app.wasm")).equals(fs.readFileSync(app.wasm)), "the original module is kept");
 });
 
-test("the preload scales V8's tiering budget by the module's growth before compiling it", { skip }, () => {
+test("the preload scales V8's tiering budget by the module's growth before compiling it, and resets it for modules left as they are", { skip }, () => {
   const dir = path.join(tmp, "tiering");
   fs.mkdirSync(dir, { recursive: true });
   fs.copyFileSync(app.wasm, path.join(dir, "app.wasm"));
@@ -625,9 +625,11 @@ test("the preload scales V8's tiering budget by the module's growth before compi
     const set = v8.setFlagsFromString;
     v8.setFlagsFromString = (flags) => { process.stderr.write("v8 flags: " + flags + "\\n"); set(flags); };
   `);
+  // app.wasm is instrumented; then a module with an "r3-replay" section (a replay's host) is not.
   fs.writeFileSync(path.join(dir, "main.mjs"), `
     import { readFileSync } from "node:fs";
     new WebAssembly.Module(readFileSync(new URL("./app.wasm", import.meta.url)));
+    new WebAssembly.Module(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 0, 10, 9, ...Buffer.from("r3-replay")]));
   `);
   const flagsSet = (execArgv) => {
     const p = spawnSync(process.execPath, [...execArgv, "main.mjs"], {
@@ -647,9 +649,10 @@ test("the preload scales V8's tiering budget by the module's growth before compi
   assert.equal(instrumented.length, 1);
   const growth = instrumented[0] / fs.statSync(app.wasm).size;
   assert.ok(growth > 1, `the instrumented module is larger (${growth})`);
-  assert.deepEqual(budgets, [`--wasm-tiering-budget=${Math.round(13000000 * growth)}`]);
+  assert.deepEqual(budgets, [`--wasm-tiering-budget=${Math.round(13000000 * growth)}`, "--wasm-tiering-budget=13000000"]);
   // A budget the user chose is scaled instead of V8's default.
-  assert.deepEqual(flagsSet(["--wasm-tiering-budget=1000"]), [`--wasm-tiering-budget=${Math.round(1000 * growth)}`]);
+  assert.deepEqual(flagsSet(["--wasm-tiering-budget=1000"]),
+    [`--wasm-tiering-budget=${Math.round(1000 * growth)}`, "--wasm-tiering-budget=1000"]);
 });
 
 // The first node on PATH older than 22 (under `npx node@22`, PATH starts with node 22's).

@@ -1597,17 +1597,19 @@ var R3 = (function () {
   // (about as many more as the module grew), so unscaled, many more functions reach the
   // optimizing tier than in the original run, and their compilation (slower on instrumented
   // code) is waited for whenever node's event loop runs dry and at exit. A user's own budget
-  // is scaled instead.
+  // is scaled instead. The flag applies to every later compilation, so a module left as it is
+  // (a replay's host, say) gets the base budget back.
   const V8_TIERING_BUDGET = 13000000; // node 22 to 26
   let tieringBudget;
   function beforeCompile(original, instrumented) {
-    if (host === undefined || instrumented === original) return;
+    if (host === undefined) return;
     const size = (bytes) => (bytes !== null && typeof bytes === "object" ? bytes.byteLength : undefined);
-    const growth = size(instrumented) / size(original);
-    if (!(growth > 1)) return;
+    const growth = instrumented === original ? 1 : Math.max(1, size(instrumented) / size(original));
+    if (!Number.isFinite(growth)) return;
     const flag = "--wasm-tiering-budget=";
     const own = host.process.execArgv.find((arg) => arg.startsWith(flag));
     const base = own === undefined ? V8_TIERING_BUDGET : Number(own.slice(flag.length));
+    tieringBudget ??= base;
     const budget = Math.round(base * growth);
     if (!Number.isSafeInteger(budget) || budget > 0x7fffffff || budget === tieringBudget) return;
     try {
