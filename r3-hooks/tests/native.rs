@@ -552,3 +552,35 @@ fn a_function_import_of_the_wrong_type_is_a_link_error() {
     let right = Func::wrap(&mut host.store, |_: i32| {});
     assert_eq!(host.instantiate(&module, &[right.into()]).number(), 0);
 }
+
+/// The start prologue takes the data segments' bytes into the shadow, whole ranges at a time,
+/// so reading them records nothing; host bytes between two segments of an imported memory are
+/// still the host's, recorded when read.
+#[test]
+fn data_segments_are_the_modules_own_bytes_but_host_bytes_between_them_are_not() {
+    let mut host = Host::new("segments");
+    let module = host.module(
+        r#"(module
+            (import "env" "memory" (memory 1))
+            (data (i32.const 0) "\01\02")
+            (data (i32.const 8) "\03\04")
+            (data (i32.const 2) "\05\06")
+            (func (export "run") (result i32 i32 i32)
+              (i32.load (i32.const 0)) (i32.load16_u (i32.const 8)) (i32.load8_u (i32.const 6))))"#,
+        "segments",
+    );
+    let memory = Memory::new(&mut host.store, MemoryType::new(1, None)).expect("memory");
+    memory.write(&mut host.store, 6, &[0x77]).expect("in bounds");
+    let instance = host.instantiate(&module, &[memory.into()]);
+    let results: Vec<i32> = host.call(&instance, "run", &[], 3).iter().map(Val::unwrap_i32).collect();
+    assert_eq!(results, [0x06050201, 0x0403, 0x77]);
+    assert_eq!(
+        host.events(),
+        vec![
+            Event::ExportCall { func: 0, name: "run".into(), args: vec![] },
+            Event::MemoryWrite { memory: 0, addr: 6, bytes: vec![0x77] },
+            Event::ExportReturn { results: i32s(&[0x06050201, 0x0403, 0x77]) },
+            Event::End { naive_events: 5 },
+        ]
+    );
+}

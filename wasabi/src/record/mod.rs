@@ -109,6 +109,8 @@ pub fn instrument_for_recording(bytes: &[u8]) -> Result<Recording, Error> {
     for table in &metadata.tables {
         visible_tables[table.index as usize] = table_types.get(table.index as usize).copied();
     }
+    // A memory the module defines starts as zeros and its data; one it imports may hold host bytes.
+    let memory_was_defined = !module.memories.is_empty();
     if shadow {
         import_memory_and_shadow(&mut module);
     }
@@ -141,7 +143,7 @@ pub fn instrument_for_recording(bytes: &[u8]) -> Result<Recording, Error> {
     if shadow {
         let added = add_range_check(&mut module, &layout);
         debug_assert_eq!(added, layout.check_range);
-        add_start_prologue(&mut module);
+        add_start_prologue(&mut module, memory_was_defined);
     }
     module.add_export(NAIVE_COUNTER_EXPORT, ExportKind::Global, naive);
     let id = recording_id(bytes);
@@ -257,15 +259,31 @@ fn add_range_check(module: &mut Module, layout: &Layout) -> u32 {
 
 /// Runs before the original start function: the bytes active data segments put into memory 0
 /// are the module's own, so the shadow gets them too.
-fn add_start_prologue(module: &mut Module) {
+fn add_start_prologue(module: &mut Module, memory_was_defined: bool) {
     let mut body = Vec::new();
+    let mut copy = |offset: &[Instr], length: u32| {
+        body.extend(offset.iter().cloned());
+        body.extend([Instr::I32Const(SHADOW_OFFSET as i32), Instr::I32Add]);
+        body.extend(offset.iter().cloned());
+        body.push(Instr::I32Const(length as i32));
+        body.push(Instr::MemoryCopy { src_mem: 0, dst_mem: SHADOW });
+    };
+    let mut constant_ranges = Vec::new();
     for data in &module.data {
         let DataMode::Active { memory: 0, offset } = &data.mode else { continue };
-        body.extend(offset.0.iter().cloned());
-        body.extend([Instr::I32Const(SHADOW_OFFSET as i32), Instr::I32Add]);
-        body.extend(offset.0.iter().cloned());
-        body.push(Instr::I32Const(data.bytes.len() as i32));
-        body.push(Instr::MemoryCopy { src_mem: 0, dst_mem: SHADOW });
+        match offset.0.as_slice() {
+            [Instr::I32Const(start)] => {
+                let start = *start as u32 as u64;
+                constant_ranges.push((start, start + data.bytes.len() as u64));
+            }
+            _ => copy(&offset.0, data.bytes.len() as u32),
+        }
+    }
+    // Toolchains split data into many segments (esbuild's Go module: 98,450), and one copy per
+    // segment made a 2 MB prologue. Copies of whole ranges do the same: across the gaps between
+    // segments too when those hold zeros in memory and shadow alike (a memory the module defines).
+    for (start, end) in merged_ranges(constant_ranges, memory_was_defined) {
+        copy(&[Instr::I32Const(start as u32 as i32)], (end - start) as u32);
     }
     if let Some(start) = module.start {
         body.push(Instr::Call(start));
@@ -276,9 +294,36 @@ fn add_start_prologue(module: &mut Module) {
     module.start = Some(prologue);
 }
 
+/// `ranges` sorted and joined where they overlap or touch, or all into one if `across_gaps`.
+/// (Instantiation has checked that each segment fits its memory, so no end passes 4 GiB.)
+fn merged_ranges(mut ranges: Vec<(u64, u64)>, across_gaps: bool) -> Vec<(u64, u64)> {
+    ranges.retain(|(start, end)| start < end);
+    ranges.sort_unstable();
+    let mut merged: Vec<(u64, u64)> = Vec::new();
+    for (start, end) in ranges {
+        match merged.last_mut() {
+            Some(last) if across_gaps || start <= last.1 => last.1 = last.1.max(end),
+            _ => merged.push((start, end)),
+        }
+    }
+    merged
+}
+
 fn recording_id(bytes: &[u8]) -> String {
     let mut hasher = Sha256::new();
     hasher.update(bytes);
     hasher.update(b"\0r3");
     hasher.finalize().iter().take(16).map(|byte| format!("{byte:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merged_ranges;
+
+    #[test]
+    fn ranges_join_where_they_touch_or_overlap_or_across_gaps_if_asked() {
+        let ranges = vec![(40, 41), (10, 20), (0, 5), (20, 30), (12, 14), (50, 50)];
+        assert_eq!(merged_ranges(ranges.clone(), false), [(0, 5), (10, 30), (40, 41)]);
+        assert_eq!(merged_ranges(ranges, true), [(0, 41)]);
+    }
 }
