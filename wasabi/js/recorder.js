@@ -125,7 +125,49 @@ var R3 = (function () {
     const path = load("path");
     // __dirname: the directory of the generated NAME.wasabi.js when it is loaded as CommonJS.
     const dir = process.env.R3_TRACE_DIR || (typeof __dirname === "string" ? __dirname : process.cwd());
-    return { fs, path, v8: load("v8"), dir: path.resolve(dir), process };
+    // Set by `r3 record`: a folder of the run where its threads and processes claim trace names
+    // and instance numbers, so that none overwrites another's trace.
+    const claims = process.env.R3_CLAIMS ? path.resolve(process.env.R3_CLAIMS) : undefined;
+    return { fs, path, v8: load("v8"), dir: path.resolve(dir), claims, process };
+  }
+
+  // Creates `claims/kind/key` unless it exists: true if this call created it. Undefined if
+  // claims cannot be made (not under `r3 record`, or the folder is unusable).
+  function claim(kind, key, content) {
+    if (host === undefined || host.claims === undefined) return undefined;
+    const file = host.path.join(host.claims, kind, key);
+    try {
+      host.fs.mkdirSync(host.path.dirname(file), { recursive: true });
+      host.fs.writeFileSync(file, content, { flag: "wx" });
+      return true;
+    } catch (e) {
+      if (e.code === "EEXIST") return false;
+      warnOnce("claims", `cannot claim trace names in ${host.claims} (${e.message}); ` +
+        "other threads and processes may overwrite this one's traces");
+      return undefined;
+    }
+  }
+
+  // Another thread's or process's module of this name and other bytes: true if there is one.
+  function nameTakenElsewhere(name, sha) {
+    if (claim("names", name, sha) !== false) return false;
+    try {
+      return host.fs.readFileSync(host.path.join(host.claims, "names", name), "utf8") !== sha;
+    } catch {
+      return false;
+    }
+  }
+
+  // The instance number of the next instance of `name` (numbered per module in this thread
+  // alone when claims cannot be made).
+  function claimInstance(name, sha) {
+    const local = instanceCounts.get(sha) || 0;
+    instanceCounts.set(sha, local + 1);
+    for (let k = 0; ; k++) {
+      const claimed = claim("instances", `${name}-${k}`, "");
+      if (claimed === undefined) return local;
+      if (claimed) return k;
+    }
   }
 
   function warn(message) {
@@ -418,7 +460,9 @@ var R3 = (function () {
     name = String(name).replace(/[^A-Za-z0-9._-]/g, "_");
     // Two different modules of the same name must not overwrite each other's traces.
     const owner = namesInUse.get(name);
-    if (owner !== undefined && owner !== sha) name = `${name}-${sha.slice(0, 8)}`;
+    if ((owner !== undefined && owner !== sha) || (owner === undefined && nameTakenElsewhere(name, sha))) {
+      name = `${name}-${sha.slice(0, 8)}`;
+    }
     namesInUse.set(name, sha);
     return name;
   }
@@ -431,9 +475,8 @@ var R3 = (function () {
       const meta = info.meta;
       this.info = info;
       this.sha = meta.module_sha256;
-      this.instance = instanceCounts.get(this.sha) || 0;
-      instanceCounts.set(this.sha, this.instance + 1);
       this.name = traceName(this.sha, meta);
+      this.instance = claimInstance(this.name, this.sha);
       this.enc = new Encoder(host === undefined ? undefined : (buf, n) => this.spill(buf, n));
       this.control = true; // instantiation runs the start function
       this.recording = true;
@@ -664,6 +707,13 @@ var R3 = (function () {
         if (at >= 0) owners.splice(at, 2);
       }
       if (instanceCounts.get(this.sha) === this.instance + 1) instanceCounts.set(this.sha, this.instance);
+      if (host !== undefined && host.claims !== undefined) {
+        try {
+          host.fs.rmSync(host.path.join(host.claims, "instances", `${this.name}-${this.instance}`), { force: true });
+        } catch {
+          // the number stays taken: a gap in the numbering
+        }
+      }
       this.closeFile(false);
     }
 

@@ -74,6 +74,8 @@ pub fn record(
         .env("WASABI_RUNTIME", &recorder)
         .env("WASABI_CACHE", cache_dir.unwrap_or_else(|| work.join("cache")))
         .env("R3_TRACE_DIR", &out_dir)
+        // Threads and processes of the program claim trace names and instance numbers here.
+        .env("R3_CLAIMS", work.join("claims"))
         .status();
     let status = status.map_err(|source| RecordError::Start { program: program.clone(), source });
     if status.is_ok() {
