@@ -135,7 +135,7 @@ var R3 = (function () {
   // claims cannot be made (not under `r3 record`, or the folder is unusable).
   function claim(kind, key, content) {
     if (host === undefined || host.claims === undefined) return undefined;
-    const file = host.path.join(host.claims, kind, key);
+    const file = claimFile(kind, key);
     try {
       host.fs.mkdirSync(host.path.dirname(file), { recursive: true });
       host.fs.writeFileSync(file, content, { flag: "wx" });
@@ -148,11 +148,26 @@ var R3 = (function () {
     }
   }
 
+  function claimFile(kind, key) {
+    return host.path.join(host.claims, kind, key);
+  }
+
+  // Gives a claim back (a failed instantiation's instance number); if that fails, the number
+  // stays taken, a gap in the numbering.
+  function unclaim(kind, key) {
+    if (host === undefined || host.claims === undefined) return;
+    try {
+      host.fs.rmSync(claimFile(kind, key), { force: true });
+    } catch {
+      // the claim stays
+    }
+  }
+
   // Another thread's or process's module of this name and other bytes: true if there is one.
   function nameTakenElsewhere(name, sha) {
     if (claim("names", name, sha) !== false) return false;
     try {
-      return host.fs.readFileSync(host.path.join(host.claims, "names", name), "utf8") !== sha;
+      return host.fs.readFileSync(claimFile("names", name), "utf8") !== sha;
     } catch {
       return false;
     }
@@ -707,13 +722,7 @@ var R3 = (function () {
         if (at >= 0) owners.splice(at, 2);
       }
       if (instanceCounts.get(this.sha) === this.instance + 1) instanceCounts.set(this.sha, this.instance);
-      if (host !== undefined && host.claims !== undefined) {
-        try {
-          host.fs.rmSync(host.path.join(host.claims, "instances", `${this.name}-${this.instance}`), { force: true });
-        } catch {
-          // the number stays taken: a gap in the numbering
-        }
-      }
+      unclaim("instances", `${this.name}-${this.instance}`);
       this.closeFile(false);
     }
 
