@@ -584,3 +584,58 @@ fn data_segments_are_the_modules_own_bytes_but_host_bytes_between_them_are_not()
         ]
     );
 }
+
+/// A large body checks each load with a call to a helper (wasabi's `LARGE_BODY`) instead of
+/// inline: every width still records the host's bytes once, the offset included.
+#[test]
+fn loads_of_a_large_body_record_host_bytes_of_every_width() {
+    let mut host = Host::new("large");
+    let padding = "nop ".repeat(10_000);
+    let module = host.module(
+        &format!(
+            r#"(module
+              (import "env" "memory" (memory 1))
+              (func (export "run") (result i32 i32 i32 i64)
+                {padding}
+                (drop (v128.load (i32.const 0x5000)))
+                (i32.load8_u (i32.const 0x1000))
+                (i32.load16_u (i32.const 0x2000))
+                (i32.load offset=0x3000 (i32.const 0))
+                (i64.load (i32.const 0x4000))
+                (drop (i32.load8_u (i32.const 0x1000)))))"#
+        ),
+        "large",
+    );
+    let memory = Memory::new(&mut host.store, MemoryType::new(1, None)).expect("memory");
+    let host_bytes: [(usize, Vec<u8>); 5] = [
+        (0x5000, (0xe0..0xf0).collect()),
+        (0x1000, vec![0xa1]),
+        (0x2000, vec![0xb1, 0xb2]),
+        (0x3000, vec![0xc1, 0xc2, 0xc3, 0xc4]),
+        (0x4000, (0xd1..0xd9).collect()),
+    ];
+    for (addr, bytes) in &host_bytes {
+        memory.write(&mut host.store, *addr, bytes).expect("in bounds");
+    }
+    let instance = host.instantiate(&module, &[memory.into()]);
+    let results = host.call(&instance, "run", &[], 4);
+    assert_eq!(results[3].unwrap_i64(), i64::from_le_bytes([0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6, 0xd7, 0xd8]));
+    let mut expected = vec![Event::ExportCall { func: 0, name: "run".into(), args: vec![] }];
+    expected.extend(host_bytes.iter().map(|(addr, bytes)| Event::MemoryWrite {
+        memory: 0,
+        addr: *addr as u64,
+        bytes: bytes.clone(),
+    }));
+    expected.extend([
+        Event::ExportReturn {
+            results: vec![
+                Value::I32(0xa1),
+                Value::I32(0xb2b1),
+                Value::I32(0xc4c3c2c1u32 as i32),
+                Value::I64(i64::from_le_bytes([0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6, 0xd7, 0xd8])),
+            ],
+        },
+        Event::End { naive_events: 8 },
+    ]);
+    assert_eq!(host.events(), expected);
+}

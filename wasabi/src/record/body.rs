@@ -33,6 +33,17 @@ pub(super) fn shadow_offset(offset: u64) -> u64 {
 /// Wasm-R3's baseline does (its fib example: billions of raw events, nearly all calls).
 const NAIVE_EVENTS_PER_CALL: u32 = 2;
 
+/// Bodies larger than this (bytes) check each load with a call to a shared helper instead of
+/// inline: optimizing compilers take superlinear time in a function's size, and inline checks
+/// grow a load-heavy body up to four times (tree-sitter's 98 KB lexer: 394 KB, a second of
+/// V8's optimizing compilation, which node waits for at exit).
+pub const LARGE_BODY: u64 = 4 * 1024;
+
+pub(super) fn is_large(deferred: &DeferredBody<'_>) -> bool {
+    let range = deferred.body.range();
+    range.end - range.start > LARGE_BODY
+}
+
 /// A rewritten body: locals and code, as in a code section entry.
 pub(super) fn rewrite(
     bytes: &[u8],
@@ -56,6 +67,7 @@ pub(super) fn rewrite(
     let mut rewriter = Rewriter {
         bytes,
         layout,
+        compact: layout.shadow && is_large(deferred),
         code: Vec::with_capacity((body.range().end - body.range().start) as usize * 2),
         temps: Temps::new(local_count),
         pending_naive: 0,
@@ -81,6 +93,8 @@ pub(super) fn rewrite(
 struct Rewriter<'a> {
     bytes: &'a [u8],
     layout: &'a Layout,
+    /// Loads call `check_load` helpers (large bodies) instead of batching inline.
+    compact: bool,
     code: Vec<u8>,
     temps: Temps,
     /// Naive events (reads, calls) since the counter was last bumped: it is bumped once per
@@ -151,7 +165,11 @@ impl Rewriter<'_> {
             (Family::Load, _) if on_shadowed_memory && is_plain_load(op) => {
                 self.pending_naive += 1;
                 let memarg = memarg.expect("loads have a memory argument");
-                self.checked_load(op, &memarg, start, end);
+                if self.compact {
+                    self.load_checked_by_call(&memarg, start, end);
+                } else {
+                    self.checked_load(op, &memarg, start, end);
+                }
             }
             (Family::Load | Family::AtomicWait, _) if on_shadowed_memory => {
                 self.pending_naive += 1;
@@ -270,6 +288,18 @@ impl Rewriter<'_> {
         if self.batch.len() == MAX_BATCH {
             self.check_batch();
         }
+    }
+
+    /// A load, then `check_load[width](address, offset)` (which syncs the bytes if they differ
+    /// from the shadow), the loaded value staying below. The load succeeded, so the helper's
+    /// `address + offset` does not wrap.
+    fn load_checked_by_call(&mut self, memarg: &wasmparser::MemArg, start: usize, end: usize) {
+        let addr = self.temps.fresh(Ty::I32);
+        self.emit(Instruction::LocalTee(addr));
+        self.copy(start, end);
+        self.emit(Instruction::LocalGet(addr));
+        self.emit(Instruction::I32Const(memarg.offset as u32 as i32));
+        self.emit(Instruction::Call(self.layout.check_load(access_width(memarg))));
     }
 
     /// One branch for the batch: if any of its loads read bytes that differ from the shadow,

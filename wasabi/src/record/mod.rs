@@ -5,8 +5,9 @@
 //! adds no call hooks at all.
 //!
 //! Pipeline: decode (bodies deferred) → metadata from the original → import `__r3.sync` and the
-//! memories → rewrite every body (validating it) → the range check and the start prologue →
-//! the function table, the naive-event counter, the custom sections.
+//! memories → rewrite every body (validating it) → the range check, the load checks of large
+//! bodies and the start prologue → the function table, the naive-event counter, the custom
+//! sections.
 
 mod body;
 mod metadata;
@@ -71,6 +72,9 @@ struct Layout {
     /// Per table index: its element type if the host can reach it.
     visible_tables: Vec<Option<Ty>>,
     check_range: u32,
+    /// `check_load` helpers for widths 1, 2, 4, 8, 16, in that order, after `check_range`;
+    /// only if some body is large.
+    check_loads: u32,
     naive: u32,
     imported_functions: u32,
     /// Function imports inserted after the original ones.
@@ -78,6 +82,11 @@ struct Layout {
 }
 
 impl Layout {
+    /// The `check_load` helper for loads of `width` bytes.
+    fn check_load(&self, width: u32) -> u32 {
+        self.check_loads + width.trailing_zeros()
+    }
+
     /// The new index of original function `index`.
     fn function(&self, index: u32) -> u32 {
         if index < self.imported_functions { index } else { index + self.inserted }
@@ -124,6 +133,7 @@ pub fn instrument_for_recording(bytes: &[u8]) -> Result<Recording, Error> {
         table_write,
         visible_tables,
         check_range: imported_functions + inserted + defined_functions,
+        check_loads: imported_functions + inserted + defined_functions + 1,
         naive,
         imported_functions,
         inserted,
@@ -143,6 +153,12 @@ pub fn instrument_for_recording(bytes: &[u8]) -> Result<Recording, Error> {
     if shadow {
         let added = add_range_check(&mut module, &layout);
         debug_assert_eq!(added, layout.check_range);
+        if bodies.iter().any(body::is_large) {
+            for width in [1, 2, 4, 8, 16] {
+                let added = add_load_check(&mut module, &layout, width);
+                debug_assert_eq!(added, layout.check_load(width));
+            }
+        }
         add_start_prologue(&mut module, memory_was_defined);
     }
     module.add_export(NAIVE_COUNTER_EXPORT, ExportKind::Global, naive);
@@ -255,6 +271,33 @@ fn add_range_check(module: &mut Module, layout: &Layout) -> u32 {
     ]);
     let type_index = module.add_type(FuncType::new([ValType::I32; 2], []));
     module.add_function(Function { type_index, locals: vec![(2, ValType::I32)], body, encoded: None })
+}
+
+/// `check_load(address, offset)`: calls `sync(address, offset, width)` if the `width` bytes at
+/// `address + offset` differ from the shadow. Large bodies call it after each load.
+fn add_load_check(module: &mut Module, layout: &Layout, width: u32) -> u32 {
+    let (address, offset, at) = (0, 1, 2);
+    let mut body =
+        vec![Instr::LocalGet(address), Instr::LocalGet(offset), Instr::I32Add, Instr::LocalTee(at)];
+    body.push(load_of_width(width, 0, 0));
+    body.push(Instr::LocalGet(at));
+    body.push(load_of_width(width, 0, SHADOW));
+    body.extend(match width {
+        8 => vec![Instr::I64Ne],
+        16 => vec![Instr::V128Xor, Instr::V128AnyTrue],
+        _ => vec![Instr::I32Ne],
+    });
+    body.extend([
+        Instr::If(BlockType::Empty),
+        Instr::LocalGet(address),
+        Instr::LocalGet(offset),
+        Instr::I32Const(width as i32),
+        Instr::Call(layout.sync),
+        Instr::End,
+        Instr::End,
+    ]);
+    let type_index = module.add_type(FuncType::new([ValType::I32; 2], []));
+    module.add_function(Function { type_index, locals: vec![(1, ValType::I32)], body, encoded: None })
 }
 
 /// Runs before the original start function: the bytes active data segments put into memory 0
