@@ -158,6 +158,13 @@ let runs = 0;
  * of `of`) and `instantiate(imports)` defined; traces go to a fresh directory unless env says.
  */
 function run(body, { of = app, env = {}, node = process.execPath } = {}) {
+  const { dir, script } = program(body, of);
+  const p = spawnSync(node, [script], { cwd: dir, encoding: "utf8", env: { ...process.env, R3_TRACE_DIR: dir, ...env } });
+  return { ...p, dir, outputs: p.stdout.split("\n").filter(Boolean).map((line) => JSON.parse(line)) };
+}
+
+// A program recording `of` in a directory of its own: main.cjs runs `body` in an async function.
+function program(body, of) {
   const dir = path.join(tmp, `run${runs++}`);
   fs.mkdirSync(dir);
   const script = path.join(dir, "main.cjs");
@@ -171,8 +178,7 @@ const out = (...values) => console.log(JSON.stringify(values, (k, v) => typeof v
 ${body}
 })().catch((e) => { console.error(e); process.exitCode = 1; });
 `);
-  const p = spawnSync(node, [script], { cwd: dir, encoding: "utf8", env: { ...process.env, R3_TRACE_DIR: dir, ...env } });
-  return { ...p, dir, outputs: p.stdout.split("\n").filter(Boolean).map((line) => JSON.parse(line)) };
+  return { dir, script };
 }
 
 function ok(p) {
@@ -584,6 +590,31 @@ test("long traces are written in chunks and stay valid", { skip }, () => {
   const writes = events(p).filter((event) => "memory_write" in event);
   assert.equal(writes.length, (3 * mib) / 4096);
   assert.equal(writes.reduce((n, w) => n + w.memory_write.bytes.length / 2, 0), 3 * mib);
+});
+
+test("a SIGTERM while every instance is idle ends the process at once, its trace complete", { skip }, async () => {
+  // The program blocks its thread after its last call: a signal listener could not run, so
+  // only a trace written before (a checkpoint) and the signal's default effect end it quickly.
+  const { dir, script } = program(`${APP_SETUP}
+    out(e.load(16));
+    setTimeout(() => {
+      out("idle");
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20000);
+    }, 100);
+  `, app);
+  const started = Date.now();
+  const child = require("node:child_process").spawn(process.execPath, [script], {
+    cwd: dir, env: { ...process.env, R3_TRACE_DIR: dir }, stdio: ["ignore", "pipe", "inherit"],
+  });
+  let stdout = "";
+  child.stdout.on("data", (chunk) => {
+    stdout += chunk;
+    if (stdout.includes('"idle"')) child.kill("SIGTERM");
+  });
+  const [code, signal] = await new Promise((resolve) => child.on("exit", (...status) => resolve(status)));
+  assert.deepEqual([code, signal], [null, "SIGTERM"], stdout);
+  assert.ok(Date.now() - started < 10000, "the signal ended the blocked process");
+  assert.deepEqual(events({ dir }), [call(6, "load", i32(16)), ret(i32(0x6c6c6568)), { end: { naive_events: 3 } }]);
 });
 
 test("r3 mode of the preload: instruments on the fly, names traces after the module file", { skip }, () => {

@@ -234,7 +234,8 @@ var R3 = (function () {
   // ---------------------------------------------------------------------------------------
   // The postcard encoder. Each event reserves an upper bound of its size once and then writes
   // without checks. `spill` (node) takes full buffers out to the trace file, so the buffer
-  // stays around SPILL_BYTES however long the run.
+  // stays around SPILL_BYTES however long the run, until the file is in place (then it holds
+  // the events between two checkpoints).
 
   const scratch = new DataView(new ArrayBuffer(8));
 
@@ -244,6 +245,7 @@ var R3 = (function () {
       this.pos = 0;
       this.spills = 0; // how often the buffer went out: positions before that are gone
       this.spill = spill;
+      this.hold = false; // the buffer grows instead of spilling (the trace file is in place)
     }
 
     reserve(n) {
@@ -269,7 +271,7 @@ var R3 = (function () {
 
     // Full when spilling pays off: checked between events, and when the buffer is out of room.
     full() {
-      return this.spill !== undefined && this.pos >= SPILL_BYTES;
+      return this.spill !== undefined && !this.hold && this.pos >= SPILL_BYTES;
     }
 
     byte(b) {
@@ -525,6 +527,8 @@ var R3 = (function () {
       this.pendingSets = new Map();
       this.fd = undefined;
       this.tmp = undefined;
+      this.written = 0; // bytes of events in the trace file, before the buffer's
+      this.inPlace = false; // the trace file has its final name (after a checkpoint)
       this.header();
       this.imports = this.link(imports);
       contexts.push(this);
@@ -696,6 +700,7 @@ var R3 = (function () {
       this.fresh = false;
       this.instantiatedYet = true;
       this.control = false;
+      scheduleCheckpoint();
       return instance;
     }
 
@@ -1247,18 +1252,21 @@ var R3 = (function () {
     finish() {
       if (!this.recording) return;
       this.recording = false;
-      const e = this.enc;
-      e.reserve(11);
-      e.byte(END);
-      e.bigU64(BigInt.asUintN(64, this.naiveReads() + BigInt(this.calls)));
+      this.endEvent(this.enc);
       if (host === undefined) {
         // The original bytes go along: a replay needs them, and a page has no directory.
         const noted = originals.get(this.sha);
-        finishedTraces.push({ name: this.name, instance: this.instance, sha256: this.sha, bytes: e.bytes(),
+        finishedTraces.push({ name: this.name, instance: this.instance, sha256: this.sha, bytes: this.enc.bytes(),
           module: noted === undefined ? undefined : noted.bytes });
       } else {
         this.writeFile();
       }
+    }
+
+    endEvent(e) {
+      e.reserve(11);
+      e.byte(END);
+      e.bigU64(BigInt.asUintN(64, this.naiveReads() + BigInt(this.calls)));
     }
 
     naiveReads() {
@@ -1281,7 +1289,8 @@ var R3 = (function () {
           this.tmp = `${this.tracePath()}.${host.process.pid}-${Math.random().toString(36).slice(2)}.tmp`;
           this.fd = host.fs.openSync(this.tmp, "w");
         }
-        for (let off = 0; off < n;) off += host.fs.writeSync(this.fd, buf, off, n - off);
+        for (let off = 0; off < n;) off += host.fs.writeSync(this.fd, buf, off, n - off, this.written + off);
+        this.written += n;
         return true;
       } catch (e) {
         warn(`cannot write the trace ${this.tracePath()}: ${e.message}; recording of it stops`);
@@ -1296,7 +1305,49 @@ var R3 = (function () {
       if (e.spill === undefined || !this.spill(e.buf, e.pos)) return;
       e.pos = 0;
       const file = this.tracePath();
-      if (this.closeFile(true)) finishedTraces.push({ name: this.name, instance: this.instance, file });
+      if (this.truncate() && this.closeFile(true)) finishedTraces.push({ name: this.name, instance: this.instance, file });
+    }
+
+    // A complete trace in place, as if the recording ended now: the events so far and an end
+    // event, which the next checkpoint's events overwrite. A process killed while every
+    // instance is idle (a SIGTERM from its parent, say) leaves the whole trace.
+    checkpoint() {
+      const e = this.enc;
+      if (!this.recording || e.spill === undefined) return;
+      if (e.pos > 0) {
+        if (!this.spill(e.buf, e.pos)) return;
+        e.pos = 0;
+        e.spills++;
+      }
+      const end = new Encoder(undefined);
+      this.endEvent(end);
+      const events = this.written;
+      if (!this.spill(end.buf, end.pos)) return;
+      this.written = events;
+      if (!this.truncate(events + end.pos)) return;
+      if (!this.inPlace) {
+        try {
+          host.fs.renameSync(this.tmp, this.tracePath());
+          this.inPlace = true;
+          // From now on the file changes only at checkpoints and at the end, so that it is
+          // complete whenever the process may be killed.
+          e.hold = true;
+        } catch (err) {
+          warn(`cannot write the trace ${this.tracePath()}: ${err.message}`);
+        }
+      }
+    }
+
+    truncate(length = this.written) {
+      try {
+        host.fs.ftruncateSync(this.fd, length);
+        return true;
+      } catch (e) {
+        warn(`cannot write the trace ${this.tracePath()}: ${e.message}; recording of it stops`);
+        this.recording = false;
+        this.closeFile(false);
+        return false;
+      }
     }
 
     // Closes the temporary file and renames it into place (keep) or removes it.
@@ -1306,8 +1357,9 @@ var R3 = (function () {
       try {
         fs.closeSync(this.fd);
         this.fd = undefined;
-        if (keep) fs.renameSync(this.tmp, this.tracePath());
-        else fs.rmSync(this.tmp, { force: true });
+        const path = this.inPlace ? this.tracePath() : this.tmp;
+        if (!keep) fs.rmSync(path, { force: true });
+        else if (!this.inPlace) fs.renameSync(this.tmp, this.tracePath());
         return keep;
       } catch (e) {
         warn(`cannot write the trace ${this.tracePath()}: ${e.message}`);
@@ -1426,11 +1478,13 @@ var R3 = (function () {
     } catch (e) {
       ctx.control = outer;
       if (ctx.recording) ctx.exportFailed(e);
+      scheduleCheckpoint();
       throw e;
     }
     ctx.control = outer;
     if (!ctx.recording) return results; // finished meanwhile (R3.finish() in a nested call)
     ctx.exportReturn(s.results, results);
+    scheduleCheckpoint();
     return s.handsOutRefs ? handOutResults(s.results, results) : results;
   }
 
@@ -1804,25 +1858,34 @@ var R3 = (function () {
     }
     if (host !== undefined) {
       host.process.on("exit", finishAtExit);
-      for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"]) finishOnSignal(signal);
     }
   }
 
-  // A process killed by a signal runs no exit handlers. Unless the program handles the signal
-  // itself, the traces are written and the signal is raised again, so the process still ends
-  // the way it would have (esbuild stops its service process with SIGTERM).
-  function finishOnSignal(signal) {
-    const proc = host.process;
-    const onSignal = () => {
-      if (proc.listenerCount(signal) > 1) return;
-      finishAtExit();
-      proc.removeListener(signal, onSignal);
-      proc.kill(proc.pid, signal);
-    };
-    try {
-      proc.on(signal, onSignal);
-    } catch {
-      // not every platform or thread can listen for every signal
+  // A process killed by a signal runs no exit handlers, so trace files are kept complete as of
+  // the last time every instance was idle: on the next turn of the event loop after the last
+  // instance returns, a checkpoint writes each trace's new events and an end event into place.
+  // Signals keep their default effect: a listener, which would run only from the event loop,
+  // would let the process go on meanwhile and end other than the plain one does (esbuild's
+  // service process exits normally on the end of its stdin, which its parent closes just
+  // before its SIGTERM, and that exit waits seconds for the engine's background compilations).
+  // A process killed while an instance is busy leaves the trace of the last checkpoint.
+  let checkpointPending = false;
+
+  function scheduleCheckpoint() {
+    if (checkpointPending || host === undefined || typeof setImmediate !== "function") return;
+    checkpointPending = true;
+    setImmediate(checkpointAll);
+  }
+
+  function checkpointAll() {
+    checkpointPending = false;
+    if (contexts.some((ctx) => ctx.control)) return; // a later return schedules another
+    for (const ctx of contexts) {
+      try {
+        ctx.checkpoint();
+      } catch (e) {
+        warn(`cannot write the trace of ${ctx.name} instance ${ctx.instance}: ${e && e.stack || e}`);
+      }
     }
   }
 

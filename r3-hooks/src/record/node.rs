@@ -119,7 +119,7 @@ fn wait_for_recording_processes(out_dir: &Path) {
             let name = marker.file_name().unwrap_or_default().to_string_lossy().into_owned();
             let pid =
                 name.trim_start_matches(".r3-active-").split('-').next().unwrap_or_default().to_string();
-            if Path::new("/proc").join(&pid).exists() {
+            if is_running(&pid) {
                 waiting = true;
             } else {
                 let _ = std::fs::remove_file(&marker);
@@ -130,6 +130,15 @@ fn wait_for_recording_processes(out_dir: &Path) {
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+}
+
+/// Whether process `pid` runs: it exists and is no zombie. A child process killed after its
+/// parent ended (esbuild's service) stays a zombie until init reaps it, which may take a while.
+fn is_running(pid: &str) -> bool {
+    let Ok(stat) = std::fs::read_to_string(Path::new("/proc").join(pid).join("stat")) else { return false };
+    // The state follows the command name, which is in parentheses and may hold any character.
+    let state = stat.rfind(')').and_then(|end| stat[end + 1..].split_whitespace().next());
+    !matches!(state, Some("Z" | "X"))
 }
 
 /// The traces in `dir` written since `started`, sorted: those of an earlier recording into the
