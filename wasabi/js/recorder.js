@@ -1293,11 +1293,15 @@ var R3 = (function () {
         this.written += n;
         return true;
       } catch (e) {
-        warn(`cannot write the trace ${this.tracePath()}: ${e.message}; recording of it stops`);
-        this.recording = false;
-        this.closeFile(false);
-        return false;
+        return this.cannotWrite(e);
       }
+    }
+
+    cannotWrite(e) {
+      warn(`cannot write the trace ${this.tracePath()}: ${e.message}; recording of it stops`);
+      this.recording = false;
+      this.closeFile(false);
+      return false;
     }
 
     writeFile() {
@@ -1343,10 +1347,7 @@ var R3 = (function () {
         host.fs.ftruncateSync(this.fd, length);
         return true;
       } catch (e) {
-        warn(`cannot write the trace ${this.tracePath()}: ${e.message}; recording of it stops`);
-        this.recording = false;
-        this.closeFile(false);
-        return false;
+        return this.cannotWrite(e);
       }
     }
 
