@@ -342,13 +342,8 @@ impl Rewriter<'_> {
 
     /// With two values of `ty` (floats as their bits) on the stack: pushes whether they differ.
     fn not_equal(&mut self, ty: Ty) {
-        self.emit(match ty {
-            Ty::I64 | Ty::F64 => Instruction::I64Ne,
-            Ty::V128 => Instruction::V128Xor,
-            _ => Instruction::I32Ne,
-        });
-        if ty == Ty::V128 {
-            self.emit(Instruction::V128AnyTrue);
+        for instr in not_equal(ty) {
+            self.emit(instr);
         }
     }
 
@@ -358,11 +353,7 @@ impl Rewriter<'_> {
             self.emit(Instruction::LocalGet(addr));
             self.emit(load_of_width(width, offset, memory));
         }
-        self.not_equal(match width {
-            8 => Ty::I64,
-            16 => Ty::V128,
-            _ => Ty::I32,
-        });
+        self.not_equal(type_of_width(width));
     }
 
     /// After an atomic read-modify-write: copies the bytes it wrote into the shadow.
@@ -494,6 +485,25 @@ fn memory_of(memarg: &wasmparser::MemArg) -> u32 {
 /// for lane and splat loads, one lane).
 fn access_width(memarg: &wasmparser::MemArg) -> u32 {
     1 << memarg.max_align
+}
+
+/// With two values of `ty` (floats as their bits) on the stack: the code that pushes whether
+/// they differ.
+pub(super) fn not_equal(ty: Ty) -> Vec<Instruction<'static>> {
+    match ty {
+        Ty::I64 | Ty::F64 => vec![Instruction::I64Ne],
+        Ty::V128 => vec![Instruction::V128Xor, Instruction::V128AnyTrue],
+        _ => vec![Instruction::I32Ne],
+    }
+}
+
+/// The type [`load_of_width`] loads `width` bytes as.
+pub(super) fn type_of_width(width: u32) -> Ty {
+    match width {
+        8 => Ty::I64,
+        16 => Ty::V128,
+        _ => Ty::I32,
+    }
 }
 
 /// A plain load of `width` bytes as an integer (or v128), for comparing memory and shadow.

@@ -18,7 +18,7 @@ use crate::instrument::lowlevel::Ty;
 use crate::instrument::{ID_SECTION, export_function_table, in_module_order, type_tables};
 use crate::output::{OutputError, create_dir, write_atomically};
 pub use body::SHADOW_OFFSET;
-use body::{SHADOW, load_of_width};
+use body::{SHADOW, load_of_width, not_equal, type_of_width};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::io::Write;
@@ -71,10 +71,8 @@ struct Layout {
     table_write: Option<u32>,
     /// Per table index: its element type if the host can reach it.
     visible_tables: Vec<Option<Ty>>,
+    /// Followed by the `check_load` helpers, if some body is large.
     check_range: u32,
-    /// `check_load` helpers for widths 1, 2, 4, 8, 16, in that order, after `check_range`;
-    /// only if some body is large.
-    check_loads: u32,
     naive: u32,
     imported_functions: u32,
     /// Function imports inserted after the original ones.
@@ -82,9 +80,10 @@ struct Layout {
 }
 
 impl Layout {
-    /// The `check_load` helper for loads of `width` bytes.
+    /// The `check_load` helper for loads of `width` bytes: they follow `check_range` for widths
+    /// 1, 2, 4, 8, 16, in that order.
     fn check_load(&self, width: u32) -> u32 {
-        self.check_loads + width.trailing_zeros()
+        self.check_range + 1 + width.trailing_zeros()
     }
 
     /// The new index of original function `index`.
@@ -133,7 +132,6 @@ pub fn instrument_for_recording(bytes: &[u8]) -> Result<Recording, Error> {
         table_write,
         visible_tables,
         check_range: imported_functions + inserted + defined_functions,
-        check_loads: imported_functions + inserted + defined_functions + 1,
         naive,
         imported_functions,
         inserted,
@@ -232,7 +230,9 @@ fn add_range_check(module: &mut Module, layout: &Layout) -> u32 {
             load_of_width(step, 0, 0),
             Instr::LocalGet(address),
             load_of_width(step, 0, SHADOW),
-            if step == 8 { Instr::I64Ne } else { Instr::I32Ne },
+        ]);
+        code.extend(not_equal(type_of_width(step)));
+        code.extend([
             Instr::BrIf(2),
             Instr::LocalGet(at),
             Instr::I32Const(step as i32),
@@ -282,11 +282,7 @@ fn add_load_check(module: &mut Module, layout: &Layout, width: u32) -> u32 {
     body.push(load_of_width(width, 0, 0));
     body.push(Instr::LocalGet(at));
     body.push(load_of_width(width, 0, SHADOW));
-    body.extend(match width {
-        8 => vec![Instr::I64Ne],
-        16 => vec![Instr::V128Xor, Instr::V128AnyTrue],
-        _ => vec![Instr::I32Ne],
-    });
+    body.extend(not_equal(type_of_width(width)));
     body.extend([
         Instr::If(BlockType::Empty),
         Instr::LocalGet(address),
