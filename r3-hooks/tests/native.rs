@@ -24,7 +24,9 @@ impl Host {
         let dir = temp.path().to_path_buf();
         let engine = Engine::default();
         let store = Store::new(&engine, ());
-        Host { recorder: Recorder::new(&dir), engine, store, dir, _removed_on_drop: temp }
+        // Every export_return, so that the tests see what each export returned; the default is
+        // tested in `an_export_call_implies_the_return_before_it`.
+        Host { recorder: Recorder::new(&dir).keep_returns(), engine, store, dir, _removed_on_drop: temp }
     }
 
     fn module(&self, wat: &str, name: &str) -> RecordingModule {
@@ -638,4 +640,47 @@ fn loads_of_a_large_body_record_host_bytes_of_every_width() {
         Event::End { naive_events: 8 },
     ]);
     assert_eq!(host.events(), expected);
+}
+
+#[test]
+fn an_export_call_implies_the_return_before_it() {
+    let mut host = Host::new("implied-return");
+    host.recorder = Recorder::new(&host.dir);
+    let module = host.module(
+        r#"(module
+            (import "env" "call_back" (func $call_back (result i32)))
+            (func (export "one") (result i32) (i32.const 1))
+            (func (export "run") (result i32) (call $call_back)))"#,
+        "implied",
+    );
+    let call_back =
+        Func::wrap(&mut host.store, |mut caller: Caller<'_, ()>| -> r3_hooks::wasmtime::Result<i32> {
+            let one = caller.get_export("one").and_then(Extern::into_func).expect("function export");
+            let mut results = [Val::I32(0)];
+            one.call(&mut caller, &[], &mut results)?;
+            one.call(&mut caller, &[], &mut results)?;
+            Ok(results[0].unwrap_i32() + 1)
+        });
+    let instance = host.instantiate(&module, &[call_back.into()]);
+    host.call(&instance, "one", &[], 1);
+    host.call(&instance, "run", &[], 1);
+    host.call(&instance, "one", &[], 1);
+    let one = |func| Event::ExportCall { func, name: "one".into(), args: vec![] };
+    assert_eq!(
+        host.events(),
+        vec![
+            one(1),
+            Event::ExportCall { func: 2, name: "run".into(), args: vec![] },
+            Event::ImportCall { func: 0, args: vec![] },
+            one(1),
+            one(1),
+            // Before an import_return, a return is not implied: the module may have called
+            // the import again.
+            Event::ExportReturn { results: i32s(&[1]) },
+            Event::ImportReturn { func: 0, results: i32s(&[2]) },
+            one(1),
+            Event::ExportReturn { results: i32s(&[1]) },
+            Event::End { naive_events: 14 },
+        ]
+    );
 }

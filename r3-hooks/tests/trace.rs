@@ -1,7 +1,7 @@
 //! The trace format: both encodings carry every value bit-exactly and convert losslessly;
 //! broken traces are errors that name the event.
 
-use r3_hooks::trace::{Encoding, TraceError, ValueType};
+use r3_hooks::trace::{Encoding, Run, TraceError, ValueType};
 use r3_hooks::{Event, Header, Trace, Value};
 
 fn sample() -> Trace {
@@ -43,6 +43,10 @@ fn sample() -> Trace {
         Event::ExportCall { func: 3, name: "main".into(), args: vec![] },
         Event::ExportTrap { message: "unreachable".into() },
         Event::ExportReturn { results: vec![] },
+        Event::MemoryWrites {
+            memory: 0,
+            runs: vec![Run { addr: 0, bytes: vec![1] }, Run { addr: u64::MAX - 2, bytes: vec![0xff, 0] }],
+        },
         Event::End { naive_events: 1_000_000 },
     ];
     trace
@@ -89,24 +93,28 @@ fn broken_traces_name_the_event() {
     }
     let binary = sample().to_bytes(Encoding::Binary);
     let truncated = &binary[..binary.len() - 3];
-    assert!(matches!(Trace::read(truncated), Err(TraceError::Event { index: 18, .. })));
-    // Version 2 only added events: version 1 traces are still read.
-    let older = text.replacen("\"version\":2", "\"version\":1", 1);
-    assert_eq!(Trace::read(older.as_bytes()).unwrap().events, sample().events);
-    let newer = text.replacen("\"version\":2", "\"version\":3", 1);
-    assert!(matches!(Trace::read(newer.as_bytes()), Err(TraceError::Version { found: 3 })));
+    assert!(matches!(Trace::read(truncated), Err(TraceError::Event { index: 19, .. })));
+    // Versions 2 and 3 only added events (and left-out returns): older traces are still read.
+    for older in [1, 2] {
+        let older = text.replacen("\"version\":3", &format!("\"version\":{older}"), 1);
+        assert_eq!(Trace::read(older.as_bytes()).unwrap().events, sample().events);
+    }
+    let newer = text.replacen("\"version\":3", "\"version\":4", 1);
+    assert!(matches!(Trace::read(newer.as_bytes()), Err(TraceError::Version { found: 4 })));
     assert!(matches!(Trace::read(b"garbage"), Err(TraceError::NotATrace(_))));
 }
 
 #[test]
 fn stats_count_kinds_and_reduction() {
     let stats = sample().stats();
-    assert_eq!(stats.events, 19);
+    assert_eq!(stats.events, 20);
     assert_eq!(stats.by_kind["export_call"], 2);
-    assert_eq!(stats.memory_bytes, 4);
+    assert_eq!(stats.by_kind["memory_writes"], 1);
+    // Both kinds of memory events count their bytes.
+    assert_eq!(stats.memory_bytes, 4 + 3);
     assert_eq!(stats.naive_events, Some(1_000_000));
     let reduction = stats.reduction_percent().unwrap();
-    assert!((reduction - 99.9986).abs() < 1e-3, "{reduction}");
+    assert!((reduction - 99.998).abs() < 1e-3, "{reduction}");
 }
 
 #[test]

@@ -233,8 +233,10 @@ impl Reducer {
                 self.declared(event, *id)?;
                 self.import_end(event, Callee::Foreign(*id), Outcome::Throw)?
             }
-            Event::MemoryWrite { memory, addr, bytes } => {
-                self.effect(Effect::MemoryWrite { memory: *memory, addr: *addr, bytes: bytes.clone() })
+            Event::MemoryWrite { .. } | Event::MemoryWrites { .. } => {
+                for (memory, addr, bytes) in event.memory_runs() {
+                    self.effect(Effect::MemoryWrite { memory, addr, bytes: bytes.to_vec() });
+                }
             }
             Event::MemoryMax { memory, pages } => {
                 self.replay.memory_max.insert(*memory, *pages);
@@ -290,6 +292,13 @@ impl Reducer {
     }
 
     fn export_call(&mut self, call: ExportCall) {
+        // The module runs an export, so the host cannot call one: that export returned, its
+        // `export_return` left out (docs/trace-format.md, "Call-stack optimisation"). A
+        // replay needs no export's results: the module computes them.
+        if let Some(Frame::Export { call }) = self.frames.last() {
+            self.replay.export_calls[*call].outcome = Outcome::Return(Vec::new());
+            self.frames.pop();
+        }
         let list = self.host_list();
         let id = self.replay.export_calls.len();
         self.replay.export_calls.push(call);
@@ -456,6 +465,31 @@ mod tests {
         assert_eq!(replay.export_calls[1].name, "inner");
         assert_eq!(replay.export_calls[1].outcome, Outcome::Return(vec![Value::I64(-1)]));
         assert_eq!(replay.actions(replay.segments[0].actions), [Action::Call(0)]);
+    }
+
+    #[test]
+    fn an_export_call_implies_the_return_of_the_export_running() {
+        let replay = reduce(&trace(vec![
+            call(3, "outer"),
+            Event::ImportCall { func: 1, args: vec![] },
+            call(4, "first"),
+            write(8),
+            call(5, "second"),
+            returned(vec![]),
+            Event::ImportReturn { func: 1, results: vec![] },
+            call(3, "outer"),
+            Event::End { naive_events: 0 },
+        ]))
+        .unwrap();
+        // `first` returned to the import's host, which then called `second`; and `outer`
+        // returned before the host called it again.
+        assert_eq!(
+            replay.actions(replay.imports[&1][0].actions),
+            [effect(8), Action::Call(1), Action::Call(2)]
+        );
+        assert_eq!(replay.export_calls[1].outcome, Outcome::Return(vec![]));
+        assert_eq!(replay.actions(replay.segments[0].actions), [Action::Call(0), Action::Call(3)]);
+        assert_eq!(replay.segments[0].outcome, Outcome::Unfinished);
     }
 
     #[test]

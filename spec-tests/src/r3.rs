@@ -65,7 +65,7 @@ impl Session {
         let stem: String =
             script.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
         let dir = std::env::temp_dir().join(format!("spec-r3-{}-{unique}-{stem}", std::process::id()));
-        Session { recorder: Recorder::new(&dir), dir, recorded: Vec::new() }
+        Session { recorder: Recorder::new(&dir).keep_returns(), dir, recorded: Vec::new() }
     }
 
     /// Instantiates `compiled` recorded; its imports come from `linker` (spectest and the
@@ -259,7 +259,7 @@ fn unexpected(segments: &[SegmentReport]) -> Result<(), String> {
 /// The first divergent event of both traces.
 fn describe(mismatch: &Mismatch) -> String {
     match mismatch {
-        Mismatch::Event { index, expected, actual } => {
+        Mismatch::Event { index, expected, actual, .. } => {
             let show = |event: &Option<Box<Event>>| {
                 event.as_deref().map_or("(none: the trace ends)".into(), check::event_json)
             };

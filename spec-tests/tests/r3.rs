@@ -68,7 +68,7 @@ fn a_divergent_replay_is_caught() {
         .expect("an export_return in the trace");
     corrupted.events[index] = Event::ExportReturn { results: vec![Value::I32(4)] };
     match check::compare(&recorded, &corrupted) {
-        Err(Mismatch::Event { index: found, expected, actual }) => {
+        Err(Mismatch::Event { index: found, expected, actual, .. }) => {
             assert_eq!(found, index);
             assert_eq!(expected, Some(Box::new(recorded.events[index].clone())));
             assert_eq!(actual, Some(Box::new(corrupted.events[index].clone())));

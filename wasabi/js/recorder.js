@@ -49,7 +49,7 @@ var R3 = (function () {
   const EXPORT_CALL = 0, EXPORT_RETURN = 1, EXPORT_TRAP = 2, EXPORT_THROW = 3, IMPORT_CALL = 4,
     IMPORT_RETURN = 5, IMPORT_THROW = 6, MEMORY_WRITE = 7, MEMORY_GROW = 8, TABLE_SET = 9,
     TABLE_GROW = 10, GLOBAL_SET = 11, END = 12, FOREIGN = 14, FOREIGN_CALL = 15, FOREIGN_RETURN = 16,
-    FOREIGN_THROW = 17;
+    FOREIGN_THROW = 17, MEMORY_WRITES = 18;
   const IMPORT_EVENTS = { call: IMPORT_CALL, return: IMPORT_RETURN, throw: IMPORT_THROW };
   const FOREIGN_EVENTS = { call: FOREIGN_CALL, return: FOREIGN_RETURN, throw: FOREIGN_THROW };
   const V_I32 = 0, V_I64 = 1, V_F32 = 2, V_F64 = 3, V_FUNCREF = 5, V_EXTERNREF = 6, V_FOREIGN = 7;
@@ -128,7 +128,9 @@ var R3 = (function () {
     // Set by `r3 record`: a folder of the run where its threads and processes claim trace names
     // and instance numbers, so that none overwrites another's trace.
     const claims = process.env.R3_CLAIMS ? path.resolve(process.env.R3_CLAIMS) : undefined;
-    return { fs, path, v8: load("v8"), dir: path.resolve(dir), claims, process };
+    // Every export_return, also those an export_call implies (docs/recording.md).
+    const keepReturns = process.env.R3_KEEP_RETURNS === "1";
+    return { fs, path, v8: load("v8"), dir: path.resolve(dir), claims, keepReturns, process };
   }
 
   // Creates `claims/kind/key` unless it exists: true if this call created it. Undefined if
@@ -343,6 +345,21 @@ var R3 = (function () {
       this.pos += bytes.length;
     }
 
+    // A place in the whole stream (spills so far, buffer position): `retract` takes back an
+    // event between two marks that the next event turns out to imply.
+    mark() {
+      return this.spills * 0x100000000 + this.pos;
+    }
+
+    // Whether the bytes from mark `start` to mark `end` are the last ones and still here.
+    retractable(start, end) {
+      return start >= this.spills * 0x100000000 && end === this.mark();
+    }
+
+    retract(start, end) {
+      if (this.retractable(start, end)) this.pos -= end - start;
+    }
+
     string(s) {
       const bytes = encodeUtf8(s);
       this.reserve(5 + bytes.length);
@@ -502,9 +519,13 @@ var R3 = (function () {
       this.hasThrown = false;
       this.thrown = undefined; // the exception an import threw, while it unwinds the module
       this.calls = 0; // call events written, for end.naive_events
-      // Buffer position of the last import_call while nothing followed it yet, else -1.
+      // Encoder marks around the last import_call, and around the last export_return, while
+      // nothing followed them yet, else -1: the call-stack optimisation may take them back.
       this.openImport = -1;
       this.openImportEnd = -1;
+      this.heldReturn = -1;
+      this.heldReturnEnd = -1;
+      this.runs = []; // [from, to, from, to, ...]: runs of host-written bytes one read found
       this.nativeExports = undefined;
       this.functions = undefined; // __r3_functions
       this.indices = undefined; // function object -> original index, built on first use
@@ -541,7 +562,7 @@ var R3 = (function () {
       const e = this.enc;
       e.reserve(MAGIC.length + 5);
       e.raw(MAGIC);
-      e.u32(2); // version (r3-hooks/src/trace/mod.rs)
+      e.u32(3); // version (r3-hooks/src/trace/mod.rs)
       e.string(this.sha);
       e.reserve(5);
       e.u32(this.instance);
@@ -812,8 +833,7 @@ var R3 = (function () {
       this.declareAll(params, args, false);
       const e = this.enc;
       e.reserve(16 + MAX_VALUE * params.length);
-      const start = e.pos;
-      const spills = e.spills;
+      const start = e.mark();
       e.byte(tags.call);
       e.num(k);
       e.u32(params.length);
@@ -822,15 +842,14 @@ var R3 = (function () {
         this.value(type, args[i]);
         if (type === T_FUNCREF) args[i] = hostView(args[i]);
       }
+      this.openImport = start;
+      this.openImportEnd = e.mark();
       this.called();
-      this.openImport = e.spills === spills ? start : -1;
-      this.openImportEnd = e.pos;
       this.leave();
     }
 
     callEnded() {
-      const e = this.enc;
-      if (this.openImport >= 0 && e.pos === this.openImportEnd) e.pos = this.openImport;
+      this.enc.retract(this.openImport, this.openImportEnd);
       this.openImport = -1;
     }
 
@@ -859,9 +878,13 @@ var R3 = (function () {
       this.enter();
     }
 
+    // An export_return directly followed by an export_call is implied by it: the host cannot
+    // call an export while the module runs one (docs/trace-format.md).
     exportCall(s, args) {
       this.declareAll(s.params, args, false);
       const e = this.enc;
+      e.retract(this.heldReturn, this.heldReturnEnd);
+      this.heldReturn = -1;
       const params = s.params;
       e.reserve(11 + s.name.length + MAX_VALUE * params.length);
       e.byte(EXPORT_CALL);
@@ -876,8 +899,13 @@ var R3 = (function () {
       this.declareAll(types, value, true);
       const e = this.enc;
       e.reserve(6 + MAX_VALUE * types.length);
+      const start = e.mark();
       e.byte(EXPORT_RETURN);
       this.values(types, value);
+      if (host === undefined || !host.keepReturns) {
+        this.heldReturn = start;
+        this.heldReturnEnd = e.mark();
+      }
       this.called();
       this.leave();
     }
@@ -1180,7 +1208,7 @@ var R3 = (function () {
     }
 
     // Over [start, end) (both multiples of 4: windows and page sizes are): equal words are
-    // skipped word-wise, and every run of differing bytes becomes one memory_write. Runs are
+    // skipped word-wise, and the runs of differing bytes become one event. Runs are
     // never merged across equal bytes: an equal byte may be one the module wrote after the
     // host last had control (over a byte it read before), and a replay applies the event at
     // the end of that host interval, where the byte must still hold its old value.
@@ -1202,15 +1230,16 @@ var R3 = (function () {
           w = diff === undefined ? w + 1 : Math.max(w + 1, diff(w * 4, end, this.shadowOffset) >>> 2);
           continue;
         }
-        // Word w differs: the run from its first differing byte. memoryWrite takes the run into
+        // Word w differs: the run from its first differing byte. takeRun copies the run into
         // the shadow, so the rest of the word (if the run ends inside it) is looked at again.
         const first = w * 4 + this.equalPrefix(w);
         let to = first + 1;
         while (to < byteEnd && m8[to] !== s8[to]) to++;
-        this.memoryWrite(first, to);
+        this.takeRun(first, to);
         if (to >= byteEnd) break;
         w = to >>> 2;
       }
+      if (this.runs.length > 0) this.memoryWrite();
     }
 
     // Equal bytes at the low addresses of word w, which differs.
@@ -1223,27 +1252,44 @@ var R3 = (function () {
       return n;
     }
 
-    memoryWrite(from, to) {
+    takeRun(from, to) {
       const m8 = this.m8;
       const s8 = this.s8;
-      const n = to - from;
-      const e = this.enc;
-      e.reserve(17 + n);
-      e.byte(MEMORY_WRITE);
-      e.u32(0);
-      e.num(from);
-      e.num(n);
       // Most host writes are small: a loop beats creating subarrays for them.
-      if (n <= 64) {
-        const buf = e.buf;
-        const pos = e.pos;
-        for (let i = 0; i < n; i++) buf[pos + i] = s8[from + i] = m8[from + i];
-        e.pos = pos + n;
+      if (to - from <= 64) {
+        for (let i = from; i < to; i++) s8[i] = m8[i];
       } else {
-        const bytes = m8.subarray(from, to);
-        e.raw(bytes);
-        s8.set(bytes, from);
+        s8.set(m8.subarray(from, to), from);
       }
+      this.runs.push(from, to);
+    }
+
+    // The runs one read found: a memory_write for one, a memory_writes for several.
+    memoryWrite() {
+      const runs = this.runs;
+      const m8 = this.m8;
+      const e = this.enc;
+      let size = 16;
+      for (let i = 0; i < runs.length; i += 2) size += 20 + runs[i + 1] - runs[i];
+      e.reserve(size);
+      e.byte(runs.length === 2 ? MEMORY_WRITE : MEMORY_WRITES);
+      e.u32(0);
+      if (runs.length > 2) e.u32(runs.length >>> 1);
+      for (let i = 0; i < runs.length; i += 2) {
+        const from = runs[i];
+        const n = runs[i + 1] - from;
+        e.num(from);
+        e.num(n);
+        if (n <= 64) {
+          const buf = e.buf;
+          const pos = e.pos;
+          for (let k = 0; k < n; k++) buf[pos + k] = m8[from + k];
+          e.pos = pos + n;
+        } else {
+          e.raw(m8.subarray(from, from + n));
+        }
+      }
+      runs.length = 0;
       if (e.full()) e.makeRoom(e.buf.length);
     }
 
@@ -1315,20 +1361,30 @@ var R3 = (function () {
     // A complete trace in place, as if the recording ended now: the events so far and an end
     // event, which the next checkpoint's events overwrite. A process killed while every
     // instance is idle (a SIGTERM from its parent, say) leaves the whole trace.
+    // An export_return the next export_call may still take back stays in the buffer, and is
+    // written after the file's events like the end event, so that traces do not depend on
+    // when checkpoints ran.
     checkpoint() {
       const e = this.enc;
       if (!this.recording || e.spill === undefined) return;
-      if (e.pos > 0) {
-        if (!this.spill(e.buf, e.pos)) return;
-        e.pos = 0;
+      const held = e.retractable(this.heldReturn, this.heldReturnEnd) ? this.heldReturnEnd - this.heldReturn : 0;
+      const settled = e.pos - held;
+      if (settled > 0) {
+        if (!this.spill(e.buf, settled)) return;
+        e.buf.copyWithin(0, settled, e.pos);
+        e.pos = held;
         e.spills++;
+        this.heldReturn = e.mark() - held;
+        this.heldReturnEnd = e.mark();
       }
-      const end = new Encoder(undefined);
-      this.endEvent(end);
+      const tail = new Encoder(undefined);
+      tail.reserve(held);
+      tail.raw(e.buf.subarray(0, held));
+      this.endEvent(tail);
       const events = this.written;
-      if (!this.spill(end.buf, end.pos)) return;
+      if (!this.spill(tail.buf, tail.pos)) return;
       this.written = events;
-      if (!this.truncate(events + end.pos)) return;
+      if (!this.truncate(events + tail.pos)) return;
       if (!this.inPlace) {
         try {
           host.fs.renameSync(this.tmp, this.tracePath());

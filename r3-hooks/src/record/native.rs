@@ -105,6 +105,7 @@ struct Registry {
     /// Modules whose original bytes were written.
     written: HashSet<String>,
     foreigners: Foreigners,
+    keep_returns: bool,
 }
 
 /// A new instance's module, number and trace path.
@@ -134,8 +135,16 @@ impl Recorder {
             instances: Vec::new(),
             written: HashSet::new(),
             foreigners: Foreigners::default(),
+            keep_returns: false,
         };
         Recorder { registry: Arc::new(Mutex::new(registry)) }
+    }
+
+    /// Instances created from now on write every `export_return`, also those the next
+    /// `export_call` implies, so that the values every export returned are in the trace.
+    pub fn keep_returns(self) -> Recorder {
+        registry(&self.registry).keep_returns = true;
+        self
     }
 
     pub fn dir(&self) -> PathBuf {
@@ -175,14 +184,18 @@ impl Recorder {
         self.write_original(origin)?;
         let header = Header { version: VERSION, module_sha256: origin.sha256.clone(), instance: *number };
         let label = format!("{} instance {number}", origin.name);
-        let foreigners = registry(&self.registry).foreigners.clone();
-        let ctx = Context::create(
+        let (foreigners, keep_returns) = {
+            let registry = registry(&self.registry);
+            (registry.foreigners.clone(), registry.keep_returns)
+        };
+        let mut ctx = Context::create(
             label,
             &header,
             path.clone(),
             module.metadata.imported_functions,
             foreigners.clone(),
         )?;
+        ctx.keep_returns = keep_returns;
         let ctx = Arc::new(Mutex::new(ctx));
         foreigners.add_context(&ctx);
         match instantiate_linked(&mut store, &ctx, module, imports) {

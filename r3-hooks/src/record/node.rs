@@ -39,10 +39,13 @@ pub struct Instrumenter {
     pub args: Vec<String>,
 }
 
+/// Runs `command` with every module instance recorded into `out_dir`; with `keep_returns`
+/// its traces hold every `export_return` (docs/trace-format.md, "Call-stack optimisation").
 pub fn record(
     command: &[String],
     out_dir: &Path,
     instrumenter: &Instrumenter,
+    keep_returns: bool,
 ) -> Result<Recording, RecordError> {
     let (program, args) = command.split_first().ok_or(RecordError::NoProgram)?;
     let output_error = |path: &Path| {
@@ -64,6 +67,9 @@ pub fn record(
     let mut command = Command::new(program);
     if let Some(path) = path_with_node_first(program) {
         command.env("PATH", path);
+    }
+    if keep_returns {
+        command.env("R3_KEEP_RETURNS", "1");
     }
     let status = command
         .args(args)

@@ -16,8 +16,9 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 /// The format version written by this crate. Version 2 added `memory_max` and foreign
-/// functions; a version 1 trace is a version 2 trace without them, so both are read.
-pub const VERSION: u32 = 2;
+/// functions, version 3 `memory_writes` and implied export returns; each older version's
+/// traces are valid traces of the newer ones, so all are read.
+pub const VERSION: u32 = 3;
 const OLDEST_READ: u32 = 1;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -169,6 +170,20 @@ pub enum Event {
     ForeignThrow {
         id: u64,
     },
+    /// What several `memory_write`s would say, found by one read: runs of host-written bytes
+    /// of one memory, in ascending order, with bytes the host did not change between them.
+    MemoryWrites {
+        memory: u32,
+        runs: Vec<Run>,
+    },
+}
+
+/// Consecutive bytes the host wrote into a memory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Run {
+    pub addr: u64,
+    #[serde(with = "hex_bytes")]
+    pub bytes: Vec<u8>,
 }
 
 impl Event {
@@ -193,6 +208,32 @@ impl Event {
             Event::ForeignCall { .. } => "foreign_call",
             Event::ForeignReturn { .. } => "foreign_return",
             Event::ForeignThrow { .. } => "foreign_throw",
+            Event::MemoryWrites { .. } => "memory_writes",
+        }
+    }
+
+    /// The event for the host-written `runs` of `memory` one read found: `memory_write` for
+    /// one run, `memory_writes` for several; `None` for none.
+    pub fn memory_written(memory: u32, mut runs: Vec<Run>) -> Option<Event> {
+        match runs.len() {
+            0 => None,
+            1 => {
+                let Run { addr, bytes } = runs.pop()?;
+                Some(Event::MemoryWrite { memory, addr, bytes })
+            }
+            _ => Some(Event::MemoryWrites { memory, runs }),
+        }
+    }
+
+    /// The host-written bytes a `memory_write` or `memory_writes` carries, as (memory, addr,
+    /// bytes) runs; nothing for other events.
+    pub fn memory_runs(&self) -> Vec<(u32, u64, &[u8])> {
+        match self {
+            Event::MemoryWrite { memory, addr, bytes } => vec![(*memory, *addr, bytes.as_slice())],
+            Event::MemoryWrites { memory, runs } => {
+                runs.iter().map(|run| (*memory, run.addr, run.bytes.as_slice())).collect()
+            }
+            _ => Vec::new(),
         }
     }
 }

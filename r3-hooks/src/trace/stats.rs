@@ -8,7 +8,7 @@ use std::fmt;
 pub struct Stats {
     pub events: u64,
     pub by_kind: BTreeMap<&'static str, u64>,
-    /// Bytes of memory carried by `memory_write` events.
+    /// Bytes of memory carried by `memory_write` and `memory_writes` events.
     pub memory_bytes: u64,
     /// From the trace's `end` event, if the recording finished.
     pub naive_events: Option<u64>,
@@ -20,10 +20,10 @@ impl Stats {
         for event in &trace.events {
             stats.events += 1;
             *stats.by_kind.entry(event.kind()).or_default() += 1;
-            match event {
-                super::Event::MemoryWrite { bytes, .. } => stats.memory_bytes += bytes.len() as u64,
-                super::Event::End { naive_events } => stats.naive_events = Some(*naive_events),
-                _ => {}
+            let written: usize = event.memory_runs().iter().map(|(_, _, bytes)| bytes.len()).sum();
+            stats.memory_bytes += written as u64;
+            if let super::Event::End { naive_events } = event {
+                stats.naive_events = Some(*naive_events);
             }
         }
         stats

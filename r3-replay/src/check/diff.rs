@@ -12,9 +12,10 @@ use thiserror::Error;
 pub enum Mismatch {
     #[error("the traces are of different modules (sha256 {expected} recorded, {actual} replayed)")]
     Module { expected: String, actual: String },
-    /// `None`: that trace ended before event `index`.
+    /// At event `index` of the recorded trace and event `replayed` of the replay's (they
+    /// differ where one trace left out an implied `export_return`); `None`: that trace ended.
     #[error("the traces differ at event {index}")]
-    Event { index: usize, expected: Option<Box<Event>>, actual: Option<Box<Event>> },
+    Event { index: usize, replayed: usize, expected: Option<Box<Event>>, actual: Option<Box<Event>> },
     #[error("the traces agree but have no end event: the recording was cut short")]
     Unended,
 }
@@ -28,25 +29,40 @@ pub fn compare(expected: &Trace, actual: &Trace) -> Result<(), Mismatch> {
         });
     }
     let mut renaming = Renaming::default();
-    let length = expected.events.len().max(actual.events.len());
-    for index in 0..length {
-        let (left, right) = (expected.events.get(index), actual.events.get(index));
-        let same = match (left, right) {
-            (Some(left), Some(right)) => renaming.same_event(left, right),
+    let (left, right) = (&expected.events, &actual.events);
+    let (mut i, mut j) = (0, 0);
+    while i < left.len() || j < right.len() {
+        let same = match (left.get(i), right.get(j)) {
+            (Some(a), Some(b)) => renaming.same_event(a, b),
             _ => false,
         };
-        if !same && ended_inside_import(&expected.events[index..], &actual.events[index..]) {
+        if same {
+            (i, j) = (i + 1, j + 1);
+        } else if implied_return(left, i, right.get(j)) {
+            i += 1;
+        } else if implied_return(right, j, left.get(i)) {
+            j += 1;
+        } else if ended_inside_import(&left[i.min(left.len())..], &right[j.min(right.len())..]) {
             return Ok(());
-        }
-        if !same {
-            let (expected, actual) = (left.cloned().map(Box::new), right.cloned().map(Box::new));
-            return Err(Mismatch::Event { index, expected, actual });
+        } else {
+            let (expected, actual) =
+                (left.get(i).cloned().map(Box::new), right.get(j).cloned().map(Box::new));
+            return Err(Mismatch::Event { index: i, replayed: j, expected, actual });
         }
     }
     match expected.events.last() {
         Some(Event::End { .. }) => Ok(()),
         _ => Err(Mismatch::Unended),
     }
+}
+
+/// Whether `events[index]` is an `export_return` that the other trace left out, as recorders
+/// may where an `export_call` follows (docs/trace-format.md, "Call-stack optimisation").
+fn implied_return(events: &[Event], index: usize, other: Option<&Event>) -> bool {
+    matches!(
+        (events.get(index), events.get(index + 1), other),
+        (Some(Event::ExportReturn { .. }), Some(Event::ExportCall { .. }), Some(Event::ExportCall { .. }))
+    )
 }
 
 /// The recording ended inside an import call (the program exited from it: the trace ends with
@@ -164,9 +180,9 @@ fn quieted_f64(bits: u64) -> u64 {
 }
 
 pub fn render(mismatch: &Mismatch, expected: &Trace, actual: &Trace, around: usize) -> String {
-    let Mismatch::Event { index, .. } = mismatch else { return mismatch.to_string() };
+    let Mismatch::Event { index, replayed, .. } = mismatch else { return mismatch.to_string() };
     let mut text = format!("{mismatch}\n");
-    for (label, trace) in [("recorded", expected), ("replayed", actual)] {
+    for (label, trace, index) in [("recorded", expected, index), ("replayed", actual, replayed)] {
         text.push_str(&format!("{label}:\n"));
         let start = index.saturating_sub(around);
         let end = (index + around + 1).min(trace.events.len());
@@ -248,6 +264,23 @@ mod tests {
     }
 
     #[test]
+    fn an_export_return_left_out_before_an_export_call_matches_one_written() {
+        let returned = |value| Event::ExportReturn { results: vec![Value::I32(value)] };
+        let kept = trace(vec![call(vec![]), returned(1), call(vec![]), returned(2), end(0)]);
+        let implied = trace(vec![call(vec![]), call(vec![]), returned(2), end(0)]);
+        assert_eq!(compare(&implied, &kept), Ok(()));
+        assert_eq!(compare(&kept, &implied), Ok(()));
+        // Only an export_call implies a return; the one before `end` is compared.
+        let last_left_out = trace(vec![call(vec![]), returned(1), call(vec![]), end(0)]);
+        let mismatch = compare(&kept, &last_left_out).unwrap_err();
+        assert!(matches!(mismatch, Mismatch::Event { index: 3, replayed: 3, .. }), "{mismatch:?}");
+        // Indices after a left-out return count each trace's own events.
+        let other_result = trace(vec![call(vec![]), call(vec![]), returned(3), end(0)]);
+        let mismatch = compare(&other_result, &kept).unwrap_err();
+        assert!(matches!(mismatch, Mismatch::Event { index: 2, replayed: 3, .. }), "{mismatch:?}");
+    }
+
+    #[test]
     fn the_instance_number_is_ignored_but_the_module_is_not() {
         let mut other = trace(vec![end(0)]);
         other.header.instance = 4;
@@ -284,6 +317,7 @@ mod tests {
             mismatch,
             Mismatch::Event {
                 index: 1,
+                replayed: 1,
                 expected: Some(Box::new(left.events[1].clone())),
                 actual: Some(Box::new(right.events[1].clone()))
             }
@@ -312,7 +346,10 @@ mod tests {
         let left = trace(vec![call(vec![]), end(0)]);
         let right = trace(vec![call(vec![])]);
         let mismatch = compare(&left, &right).unwrap_err();
-        assert_eq!(mismatch, Mismatch::Event { index: 1, expected: Some(Box::new(end(0))), actual: None });
+        assert_eq!(
+            mismatch,
+            Mismatch::Event { index: 1, replayed: 1, expected: Some(Box::new(end(0))), actual: None }
+        );
         assert!(render(&mismatch, &left, &right, 2).contains("(no event: the trace ends here)"));
     }
 

@@ -75,8 +75,8 @@ fn record_in_node(args: &CheckArgs, out: &Path) -> Result<(Vec<link::SegmentRepo
     let instrumenter = node::Instrumenter { executable, args: vec!["instrument".into()] };
     let run_mjs = args.dir.join("run.mjs").to_string_lossy().into_owned();
     let command = [args.node.clone(), run_mjs];
-    let recording =
-        node::record(&command, out, &instrumenter).map_err(|error| CheckError::Record(error.to_string()))?;
+    let recording = node::record(&command, out, &instrumenter, true)
+        .map_err(|error| CheckError::Record(error.to_string()))?;
     if !recording.status.success() {
         return Err(CheckError::Record(format!("node {} failed: {}", command[1], recording.status)));
     }

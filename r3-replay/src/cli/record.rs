@@ -69,7 +69,8 @@ pub fn run(args: RecordArgs) -> Result<ExitCode> {
         None if args.chromium.is_some() || args.node.is_some() || args.timeout.is_some() => {
             bail!("--chromium, --node and --timeout go with --browser")
         }
-        None => node::record(&args.command, &args.output_dir, &instrumenter)?,
+        // R3_KEEP_RETURNS=1 in the environment reaches the recorder as it is.
+        None => node::record(&args.command, &args.output_dir, &instrumenter, false)?,
     };
     for trace in &recording.traces {
         eprintln!("r3: {}", summary(trace));
@@ -147,7 +148,11 @@ fn record_module(words: &[String], out_dir: &Path) -> Result<ExitCode> {
     let context = wasi::context(path, invocation.program_args(), &invocation.wasi)?;
     let mut store = Store::new(&engine, context);
     let imports = wasi::imports(&mut store, &module, path)?;
-    let recorder = Recorder::new(out_dir);
+    let mut recorder = Recorder::new(out_dir);
+    // As for the node recorder (docs/recording.md): every export_return, implied ones too.
+    if std::env::var_os("R3_KEEP_RETURNS").is_some_and(|value| value == "1") {
+        recorder = recorder.keep_returns();
+    }
     let instance = recorder.instantiate(&mut store, &module, &imports)?;
     let (name, outcome) = run_instance(&mut store, &instance, &invocation)?;
     for trace in recorder.finish(&mut store)? {

@@ -141,7 +141,10 @@ impl RecordedOriginal {
         dir: PathBuf,
     ) -> Result<RecordedOriginal, LinkError> {
         let module = RecordingModule::new(engine, bytes, Some(name))?;
-        Ok(RecordedOriginal { module, recorder: Recorder::new(dir), instance: None })
+        // Every value the replay's exports return goes into its trace: `check` compares those
+        // the recorded trace holds.
+        let recorder = Recorder::new(dir).keep_returns();
+        Ok(RecordedOriginal { module, recorder, instance: None })
     }
 
     pub fn recorded(&self) -> Option<&RecordedInstance> {

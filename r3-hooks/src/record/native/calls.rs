@@ -5,7 +5,7 @@
 
 use super::context::{Context, Memories, Shared, lock};
 use super::sync::{differing_runs, window};
-use crate::trace::{Event, Value};
+use crate::trace::{Event, Run, Value};
 use std::borrow::Cow;
 use wasmtime::{AsContext, AsContextMut, Caller, Func, FuncType, Val};
 
@@ -91,12 +91,12 @@ pub fn call_out<T: 'static>(
         match &outcome {
             Ok(()) => {
                 let values = c.values(&mut *caller, results);
-                c.close_import(&callee.returned(values));
+                c.emit_call(&callee.returned(values));
             }
             Err(error) => {
                 // The host may have changed things before it failed, and the module, unwinding,
                 // has control again: a host -> module transition like a return.
-                c.close_import(&callee.threw());
+                c.emit_call(&callee.threw());
                 c.note_thrown(error);
             }
         }
@@ -170,7 +170,7 @@ fn call_export<T: 'static>(
             match &outcome {
                 Ok(()) => {
                     let results = c.values(&mut *caller, results);
-                    c.emit_call(&Event::ExportReturn { results });
+                    c.export_returned(results);
                 }
                 Err(error) => {
                     if !c.is_thrown(error) {
@@ -261,9 +261,14 @@ fn take_host_writes<T>(
     let current = memory.data(caller.as_context())[start..end].to_vec();
     let skew = skew as usize;
     let saved = &mut shadow.data_mut(caller.as_context_mut())[start + skew..end + skew];
-    for run in differing_runs(&current, saved) {
-        saved[run.clone()].copy_from_slice(&current[run.clone()]);
-        let addr = (start + run.start) as u64;
-        c.emit(&Event::MemoryWrite { memory: 0, addr, bytes: current[run].to_vec() });
+    let runs = differing_runs(&current, saved)
+        .into_iter()
+        .map(|run| {
+            saved[run.clone()].copy_from_slice(&current[run.clone()]);
+            Run { addr: (start + run.start) as u64, bytes: current[run].to_vec() }
+        })
+        .collect();
+    if let Some(event) = Event::memory_written(0, runs) {
+        c.emit(&event);
     }
 }

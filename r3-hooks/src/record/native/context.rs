@@ -75,9 +75,12 @@ pub struct Context {
     thrown: Option<usize>,
     /// Call events written, part of `end.naive_events`.
     calls: u64,
-    /// The last `import_call` while nothing followed it yet: the call-stack optimisation leaves
-    /// it out if its `import_return` or `import_throw` comes next.
-    open_import: Option<Event>,
+    /// The last event, held back while nothing followed it, if the next event may imply it
+    /// (the call-stack optimisation): an `import_call` (or `foreign_call`) is left out if its
+    /// return or throw comes next, an `export_return` if an `export_call` does.
+    held: Option<Event>,
+    /// Whether every `export_return` is written, also those an `export_call` implies.
+    pub keep_returns: bool,
     pub memory: Option<Memories>,
     globals: Vec<TrackedGlobal>,
     tables: Vec<TrackedTable>,
@@ -132,7 +135,8 @@ impl Context {
             imported_functions,
             thrown: None,
             calls: 0,
-            open_import: None,
+            held: None,
+            keep_returns: false,
             memory: None,
             globals: Vec::new(),
             tables: Vec::new(),
@@ -167,10 +171,34 @@ impl Context {
     }
 
     pub fn emit(&mut self, event: &Event) {
-        if let Some(call) = self.open_import.take() {
-            self.write(&call);
+        if let Some(held) = self.held.take()
+            && !self.implies(event, &held)
+        {
+            self.write(&held);
         }
         self.write(event);
+    }
+
+    fn implies(&self, next: &Event, held: &Event) -> bool {
+        match (held, next) {
+            (Event::ExportReturn { .. }, Event::ExportCall { .. }) => !self.keep_returns,
+            (
+                Event::ImportCall { func: called, .. },
+                Event::ImportReturn { func, .. } | Event::ImportThrow { func },
+            ) => called == func,
+            (
+                Event::ForeignCall { id: called, .. },
+                Event::ForeignReturn { id, .. } | Event::ForeignThrow { id },
+            ) => called == id,
+            _ => false,
+        }
+    }
+
+    fn hold(&mut self, event: Event) {
+        if let Some(previous) = self.held.replace(event) {
+            self.write(&previous);
+        }
+        self.calls += 1;
     }
 
     fn write(&mut self, event: &Event) {
@@ -190,16 +218,12 @@ impl Context {
     /// An `import_call`, held back until something else happens while the import runs (a
     /// re-entrant export call): if its return or throw comes first, that event implies it.
     pub fn open_import(&mut self, call: Event) {
-        if let Some(previous) = self.open_import.replace(call) {
-            self.write(&previous);
-        }
-        self.calls += 1;
+        self.hold(call);
     }
 
-    /// The `import_return` or `import_throw` of the last import call.
-    pub fn close_import(&mut self, event: &Event) {
-        self.open_import = None;
-        self.emit_call(event);
+    /// An `export_return`, held back until the next event: an `export_call` implies it.
+    pub fn export_returned(&mut self, results: Vec<Value>) {
+        self.hold(Event::ExportReturn { results });
     }
 
     pub fn warn_once(&mut self, key: &'static str, message: &str) {

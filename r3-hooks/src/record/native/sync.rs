@@ -1,7 +1,7 @@
 //! `__r3.sync(addr, offset, len)`: the module is about to read bytes of memory 0 of which some
 //! differ from its shadow, i.e. the host wrote them. The recorder takes the whole 4 KiB
 //! neighbourhood along (host writes are usually larger than one load, and every byte taken now
-//! saves a later sync call) and records each run of changed bytes.
+//! saves a later sync call) and records its runs of changed bytes in one event.
 //!
 //! Runs are never merged across equal bytes: an equal byte may be one the module wrote after
 //! the host last had control (over a value it read before), and a replay applies the
