@@ -22,15 +22,19 @@ fn main() {
         .collect();
     let work = std::env::temp_dir().join(format!("r3-bench-{}", std::process::id()));
     println!(
-        "| app | plain s | recorded s | overhead | instances | events | trace KB | naive events | reduction |"
+        "| app | plain s | recorded s | overhead | instances | events | trace KB | naive events | reduction | note |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     let mut overheads = Vec::new();
+    let mut reductions = Vec::new();
+    let (mut events, mut naive) = (0, 0);
     for driver in &drivers {
         let slug = driver.file_stem().unwrap().to_string_lossy().into_owned();
         match bench(driver, &work.join(&slug), runs) {
             Ok(row) => {
                 overheads.push(row.recorded.as_secs_f64() / row.plain.as_secs_f64());
+                reductions.push(row.reduction());
+                (events, naive) = (events + row.events, naive + row.naive);
                 println!("{}", row.markdown(&slug));
             }
             Err(error) => println!("| {slug} | failed: {} |", error.replace('\n', " ")),
@@ -40,6 +44,11 @@ fn main() {
     overheads.sort_by(f64::total_cmp);
     if let (Some(median), Some(max)) = (overheads.get(overheads.len() / 2), overheads.last()) {
         println!("\nmedian overhead {median:.2}x, max {max:.2}x over {} apps", overheads.len());
+    }
+    if !reductions.is_empty() {
+        let mean = reductions.iter().sum::<f64>() / reductions.len() as f64;
+        let all = 100.0 * (1.0 - events as f64 / naive.max(1) as f64);
+        println!("mean reduction {mean:.2}% per app; {all:.2}% of all naive events");
     }
 }
 
@@ -54,10 +63,14 @@ struct Row {
 }
 
 impl Row {
+    /// Share of the naive events the recording did not need, in percent.
+    fn reduction(&self) -> f64 {
+        100.0 * (1.0 - self.events as f64 / self.naive.max(1) as f64)
+    }
+
     fn markdown(&self, slug: &str) -> String {
-        let reduction = 100.0 * (1.0 - self.events as f64 / self.naive.max(1) as f64);
         format!(
-            "| {slug} | {:.2} | {:.2} | {:.2}x | {} | {} | {:.0} | {} | {reduction:.3}% | {} |",
+            "| {slug} | {:.2} | {:.2} | {:.2}x | {} | {} | {:.0} | {} | {:.3}% | {} |",
             self.plain.as_secs_f64(),
             self.recorded.as_secs_f64(),
             self.recorded.as_secs_f64() / self.plain.as_secs_f64(),
@@ -65,6 +78,7 @@ impl Row {
             self.events,
             self.trace_bytes as f64 / 1e3,
             self.naive,
+            self.reduction(),
             self.note,
         )
     }
