@@ -1,8 +1,10 @@
 /*
- * The page side of `r3 record --browser`: evaluated in every document before the page's own
- * scripts, after recorder.js (global R3) and compile-patch.cjs. Modules are instrumented by the
- * recording server (record-browser.mjs) at `instrumentUrl`, synchronously, because
- * `new WebAssembly.Module(bytes)` must return an instrumented module at once.
+ * The page side of `r3 record --browser`: evaluated in every document and dedicated worker
+ * before their own scripts, after recorder.js (global R3) and compile-patch.cjs. Modules are
+ * instrumented by the recording server (record-browser.mjs) at `instrumentUrl`, synchronously,
+ * because `new WebAssembly.Module(bytes)` must return an instrumented module at once. Trace
+ * names and instance numbers are claimed there too, so that the traces of all frames and
+ * workers have names of their own.
  * Adds to the recorder's page API (docs/recording.md): R3.done() and R3.finished.
  */
 function installBrowserRecording(instrumentUrl) {
@@ -17,6 +19,24 @@ function installBrowserRecording(instrumentUrl) {
     if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
     return undefined;
   }
+
+  // The recorder's claims (recorder.js, `claims`) as requests to the server.
+  function claimsAt(url) {
+    const ask = (request) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open("POST", url, false);
+      xhr.send(JSON.stringify(request));
+      if (xhr.status !== 200) throw new Error(`${url} answered ${xhr.status}: ${xhr.responseText}`);
+      return JSON.parse(xhr.responseText);
+    };
+    return {
+      where: url,
+      claim: (kind, key, content) => ask({ op: "claim", kind, key, content }).created,
+      read: (kind, key) => ask({ op: "read", kind, key }).content,
+      give: (kind, key) => { ask({ op: "give", kind, key }); },
+    };
+  }
+  runtime.useClaims(claimsAt(new URL("claim", instrumentUrl).href));
 
   // {status, bytes, sha256}: 200 with the instrumented module, 204 if the server left it as it
   // is (not a valid module, or instrumented already).

@@ -22,6 +22,7 @@ import { fileURLToPath } from "node:url";
 const here = path.dirname(fileURLToPath(import.meta.url));
 const { Instrumenter } = createRequire(import.meta.url)("./instrumenter.cjs");
 const INSTRUMENT_PATH = "/__r3/instrument";
+const CLAIM_PATH = "/__r3/claim";
 
 class Failure extends Error {}
 
@@ -57,6 +58,7 @@ function startServer(root) {
     const { pathname } = new URL(request.url, "http://localhost");
     if (request.method === "OPTIONS") return response.writeHead(204).end();
     if (request.method === "POST" && pathname === INSTRUMENT_PATH) return instrument(instrumenter, request, response);
+    if (request.method === "POST" && pathname === CLAIM_PATH) return answerClaim(request, response);
     if (request.method === "GET" && root !== undefined) return serveFile(root, pathname, response);
     response.writeHead(404).end();
   });
@@ -82,6 +84,35 @@ function instrument(instrumenter, request, response) {
     }
     if (out === bytes) return response.writeHead(204).end();
     response.writeHead(200, { "Content-Type": "application/wasm", "X-R3-Sha256": sha }).end(out);
+  });
+}
+
+// Trace names and instance numbers the page's frames and workers claimed: "kind/key" -> content
+// (browser-runtime.js, `claimsAt`).
+const claims = new Map();
+
+function answerClaim(request, response) {
+  const chunks = [];
+  request.on("data", (chunk) => chunks.push(chunk));
+  request.on("end", () => {
+    let answer;
+    try {
+      const { op, kind, key, content } = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+      const id = `${kind}/${key}`;
+      if (op === "claim") {
+        answer = { created: !claims.has(id) };
+        if (answer.created) claims.set(id, String(content));
+      } else if (op === "read") {
+        answer = { content: claims.get(id) };
+      } else if (op === "give") {
+        answer = { given: claims.delete(id) };
+      } else {
+        throw new Error(`unknown claim operation ${op}`);
+      }
+    } catch (e) {
+      return response.writeHead(400, { "Content-Type": "text/plain" }).end(e.message);
+    }
+    response.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify(answer));
   });
 }
 
@@ -153,7 +184,7 @@ class Cdp {
 
   receive(message) {
     if (message.id === undefined) {
-      for (const listener of this.listeners.get(message.method) || []) listener(message.params);
+      for (const listener of this.listeners.get(message.method) || []) listener(message.params, message.sessionId);
       return;
     }
     const call = this.pending.get(message.id);
@@ -200,6 +231,78 @@ function relayPage(cdp) {
   });
 }
 
+/** The page's documents (its frames') and dedicated workers: the runtime goes into each before
+ * its own scripts run, and the traces of each are collected at the end. */
+class Targets {
+  constructor(cdp, runtime) {
+    this.cdp = cdp;
+    this.runtime = runtime;
+    // Default execution contexts of the frames' documents: "session context" -> where.
+    this.documents = new Map();
+    this.workers = new Set(); // their sessions
+    const key = (sessionId, contextId) => `${sessionId} ${contextId}`;
+    cdp.on("Runtime.executionContextCreated", ({ context }, sessionId) => {
+      if (context.auxData && context.auxData.isDefault) {
+        this.documents.set(key(sessionId, context.id), { sessionId, contextId: context.id });
+      }
+    });
+    cdp.on("Runtime.executionContextDestroyed", ({ executionContextId }, sessionId) => {
+      this.documents.delete(key(sessionId, executionContextId));
+    });
+    cdp.on("Runtime.executionContextsCleared", (_, sessionId) => {
+      for (const [k, place] of this.documents) if (place.sessionId === sessionId) this.documents.delete(k);
+    });
+    cdp.on("Target.attachedToTarget", (params) => this.attached(params).catch((e) => {
+      problems.push(`cannot record in the page's ${params.targetInfo.type} ${params.targetInfo.url}: ${e.message}`);
+      log(problems[problems.length - 1]);
+    }));
+    cdp.on("Target.detachedFromTarget", ({ sessionId }) => this.workers.delete(sessionId));
+  }
+
+  /** A session with documents (the page's, an out-of-process frame's): the runtime goes into
+   * every new document, and targets they start wait until it is in them too. */
+  async documentsOf(sessionId) {
+    const send = (method, params) => this.cdp.send(method, params, sessionId);
+    await send("Runtime.enable");
+    await send("Page.enable");
+    await send("Page.addScriptToEvaluateOnNewDocument", { source: this.runtime });
+    await this.attachToNew(sessionId);
+  }
+
+  attachToNew(sessionId) {
+    return this.cdp.send("Target.setAutoAttach", { autoAttach: true, waitForDebuggerOnStart: true, flatten: true }, sessionId);
+  }
+
+  async attached({ sessionId, targetInfo }) {
+    const send = (method, params) => this.cdp.send(method, params, sessionId);
+    if (targetInfo.type === "iframe") {
+      await this.documentsOf(sessionId);
+    } else if (targetInfo.type === "worker") {
+      await send("Runtime.enable");
+      const { exceptionDetails } = await send("Runtime.evaluate", { expression: this.runtime });
+      if (exceptionDetails) throw new Error(describe(exceptionDetails.exception || {}));
+      await this.attachToNew(sessionId);
+      this.workers.add(sessionId);
+    }
+    await send("Runtime.runIfWaitingForDebugger");
+  }
+
+  /** The traces of every document and worker still there. */
+  async collect() {
+    const browser = 'R3[Symbol.for("r3.browser")]';
+    const expression = `globalThis.R3 !== undefined && ${browser} !== undefined ? ${browser}.collect() : []`;
+    const places = [...this.documents.values(), ...[...this.workers].map((sessionId) => ({ sessionId }))];
+    const traces = [];
+    for (const { sessionId, contextId } of places) {
+      const { result, exceptionDetails } =
+        await this.cdp.send("Runtime.evaluate", { expression, contextId, returnByValue: true }, sessionId);
+      if (exceptionDetails) throw new Failure(`cannot collect the traces: ${describe(exceptionDetails.exception || {})}`);
+      traces.push(...result.value);
+    }
+    return traces;
+  }
+}
+
 function withTimeout(promise, ms) {
   let timer;
   const expired = new Promise((resolve) => { timer = setTimeout(() => resolve("timeout"), ms); });
@@ -208,7 +311,7 @@ function withTimeout(promise, ms) {
 
 /** Opens a tab with the runtime injected and loads `pageUrl`; resolves with the tab's
  * `send(method, params)` once the page's load event fired (or `timeoutMs` passed). */
-async function openPage(cdp, pageUrl, instrumentUrl, timeoutMs) {
+async function openPage(cdp, targets, pageUrl, timeoutMs) {
   const { targetId } = await cdp.send("Target.createTarget", { url: "about:blank" });
   const { sessionId } = await cdp.send("Target.attachToTarget", { targetId, flatten: true });
   const page = (method, params) => cdp.send(method, params, sessionId);
@@ -217,10 +320,8 @@ async function openPage(cdp, pageUrl, instrumentUrl, timeoutMs) {
   let navigated = false;
   const load = new Promise((resolve) => { loaded = resolve; });
   // Only the page's load counts, not a late one of the about:blank it replaces.
-  cdp.on("Page.loadEventFired", () => navigated && loaded());
-  await page("Runtime.enable");
-  await page("Page.enable");
-  await page("Page.addScriptToEvaluateOnNewDocument", { source: injectedRuntime(instrumentUrl) });
+  cdp.on("Page.loadEventFired", (_, from) => from === sessionId && navigated && loaded());
+  await targets.documentsOf(sessionId);
   const navigation = await page("Page.navigate", { url: pageUrl });
   if (navigation.errorText) throw new Failure(`cannot load ${pageUrl}: ${navigation.errorText}`);
   navigated = true;
@@ -228,19 +329,17 @@ async function openPage(cdp, pageUrl, instrumentUrl, timeoutMs) {
   return page;
 }
 
-/** Waits for R3.done() (at most `timeoutMs` since navigating), then takes the page's traces. */
+/** Waits for R3.done() (at most `timeoutMs` since navigating), then takes the traces of the
+ * page's frames and workers. */
 async function recordPage(cdp, pageUrl, instrumentUrl, timeoutMs) {
   const started = Date.now();
-  const page = await openPage(cdp, pageUrl, instrumentUrl, timeoutMs);
+  const targets = new Targets(cdp, injectedRuntime(instrumentUrl));
+  const page = await openPage(cdp, targets, pageUrl, timeoutMs);
   const finished = page("Runtime.evaluate", { expression: "R3.finished", awaitPromise: true });
   if (await withTimeout(finished, Math.max(0, timeoutMs - (Date.now() - started))) === "timeout") {
     log(`the page did not call R3.done() within ${timeoutMs / 1000} s; its traces end here`);
   }
-  const { result, exceptionDetails } = await page("Runtime.evaluate", {
-    expression: 'R3[Symbol.for("r3.browser")].collect()', returnByValue: true,
-  });
-  if (exceptionDetails) throw new Failure(`cannot collect the traces: ${describe(exceptionDetails.exception || {})}`);
-  return result.value;
+  return targets.collect();
 }
 
 function writeTraces(dir, traces) {

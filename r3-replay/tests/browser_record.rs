@@ -122,3 +122,31 @@ fn a_page_fetches_the_traces_of_the_generated_runtime_itself() {
     let _ = std::fs::remove_dir_all(&work);
     assert!(failed.is_empty(), "replays failed: {failed:#?}");
 }
+
+/// A page's frames and dedicated workers are recorded too: one module instantiated by the page,
+/// a worker and a frame gives three traces with instance numbers of their own (claimed at the
+/// recording server), and each replays faithfully.
+#[test]
+fn the_frames_and_workers_of_a_page_are_recorded() {
+    let work = tests::fresh_temp_dir("r3-browser-frames");
+    let site_dir = work.join("site");
+    let page = site(&site_dir).with_file_name("frames.html");
+    let fib = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/fib.wasm");
+    std::fs::copy(&fib, site_dir.join("fib.wasm")).unwrap();
+    let out = work.join("traces");
+    let output = record(&page, &out, &[]);
+    let report = report(&output);
+    assert!(output.status.success(), "{report}");
+    for line in ["page fib(20) = 6765", "worker fib(21) = 10946", "frame fib(22) = 17711"] {
+        assert!(report.contains(line), "no {line:?}:\n{report}");
+    }
+    let mut names: Vec<String> = tests::traces_in(&out)
+        .iter()
+        .map(|trace| trace.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["fib-0.r3", "fib-1.r3", "fib-2.r3"], "{report}");
+    let failed = tests::replay_all(r3(), &out);
+    let _ = std::fs::remove_dir_all(&work);
+    assert!(failed.is_empty(), "replays failed: {failed:#?}");
+}

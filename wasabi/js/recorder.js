@@ -133,33 +133,51 @@ var R3 = (function () {
     return { fs, path, v8: load("v8"), dir: path.resolve(dir), claims, keepReturns, process };
   }
 
-  // Creates `claims/kind/key` unless it exists: true if this call created it. Undefined if
-  // claims cannot be made (not under `r3 record`, or the folder is unusable).
+  // Where the threads and processes of one recording claim trace names and instance numbers,
+  // so that none overwrites another's trace: `claim(kind, key, content)` (true if this call
+  // made the claim, false if it was made before), `read(kind, key)` (a claim's content) and
+  // `give(kind, key)`, each throwing if it cannot. A folder of the run under `r3 record`
+  // (node); the recording server under `r3 record --browser`, which browser-runtime.js sets.
+  let claims = host !== undefined && host.claims !== undefined ? claimsInFolder(host.claims) : undefined;
+
+  function claimsInFolder(folder) {
+    const file = (kind, key) => host.path.join(folder, kind, key);
+    return {
+      where: folder,
+      claim(kind, key, content) {
+        host.fs.mkdirSync(host.path.join(folder, kind), { recursive: true });
+        try {
+          host.fs.writeFileSync(file(kind, key), content, { flag: "wx" });
+          return true;
+        } catch (e) {
+          if (e.code === "EEXIST") return false;
+          throw e;
+        }
+      },
+      read: (kind, key) => host.fs.readFileSync(file(kind, key), "utf8"),
+      give: (kind, key) => host.fs.rmSync(file(kind, key), { force: true }),
+    };
+  }
+
+  // Claims `kind/key`: true if this call did, false if it was claimed before, undefined if
+  // claims cannot be made (not under `r3 record`, or the claims are unusable).
   function claim(kind, key, content) {
-    if (host === undefined || host.claims === undefined) return undefined;
-    const file = claimFile(kind, key);
+    if (claims === undefined) return undefined;
     try {
-      host.fs.mkdirSync(host.path.dirname(file), { recursive: true });
-      host.fs.writeFileSync(file, content, { flag: "wx" });
-      return true;
+      return claims.claim(kind, key, content);
     } catch (e) {
-      if (e.code === "EEXIST") return false;
-      warnOnce("claims", `cannot claim trace names in ${host.claims} (${e.message}); ` +
+      warnOnce("claims", `cannot claim trace names in ${claims.where} (${e.message}); ` +
         "other threads and processes may overwrite this one's traces");
       return undefined;
     }
   }
 
-  function claimFile(kind, key) {
-    return host.path.join(host.claims, kind, key);
-  }
-
   // Gives a claim back (a failed instantiation's instance number); if that fails, the number
   // stays taken, a gap in the numbering.
   function unclaim(kind, key) {
-    if (host === undefined || host.claims === undefined) return;
+    if (claims === undefined) return;
     try {
-      host.fs.rmSync(claimFile(kind, key), { force: true });
+      claims.give(kind, key);
     } catch {
       // the claim stays
     }
@@ -169,7 +187,7 @@ var R3 = (function () {
   function nameTakenElsewhere(name, sha) {
     if (claim("names", name, sha) !== false) return false;
     try {
-      return host.fs.readFileSync(claimFile("names", name), "utf8") !== sha;
+      return claims.read("names", name) !== sha;
     } catch {
       return false;
     }
@@ -2042,7 +2060,9 @@ var R3 = (function () {
       return finishedTraces.slice();
     },
   };
-  Object.defineProperty(R3, RUNTIME, { value: Object.freeze({ native, explainCompileError, beforeCompile }) });
+  // The claims of trace names and instance numbers (see `claims`), for browser-runtime.js.
+  const useClaims = (store) => { claims = store; };
+  Object.defineProperty(R3, RUNTIME, { value: Object.freeze({ native, explainCompileError, beforeCompile, useClaims }) });
 
   install();
   globalThis.R3 = R3;
