@@ -37,6 +37,23 @@ fn record(page: &Path, out: &Path, extra: &[&str]) -> Output {
         .expect("r3 runs")
 }
 
+/// Records `page` of a fresh site in `work`, after `prepare` added to the site's folder; the
+/// traces' folder and what r3 printed, the recording having succeeded.
+fn record_site_page(work: &Path, page: &str, prepare: impl FnOnce(&Path)) -> (PathBuf, String) {
+    let site_dir = work.join("site");
+    let page = site(&site_dir).with_file_name(page);
+    prepare(&site_dir);
+    let out = work.join("traces");
+    let output = record(&page, &out, &[]);
+    let report = report(&output);
+    assert!(output.status.success(), "{report}");
+    (out, report)
+}
+
+fn fib_wasm() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/fib.wasm")
+}
+
 fn report(output: &Output) -> String {
     format!("{}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
 }
@@ -96,16 +113,12 @@ fn a_missing_page_or_browser_is_a_clear_error() {
 #[test]
 fn a_page_fetches_the_traces_of_the_generated_runtime_itself() {
     let work = tests::fresh_temp_dir("r3-browser-generated");
-    let site_dir = work.join("site");
-    let page = site(&site_dir).with_file_name("generated.html");
-    let fib = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/fib.wasm");
-    let instrument =
-        Command::new(r3()).args(["instrument", "--hooks=r3", "-o"]).arg(&site_dir).arg(&fib).output();
-    assert!(instrument.unwrap().status.success());
-    let out = work.join("traces");
-    let output = record(&page, &out, &[]);
-    let report = report(&output);
-    assert!(output.status.success(), "{report}");
+    let fib = fib_wasm();
+    let (out, report) = record_site_page(&work, "generated.html", |site_dir| {
+        let instrument =
+            Command::new(r3()).args(["instrument", "--hooks=r3", "-o"]).arg(site_dir).arg(&fib).output();
+        assert!(instrument.unwrap().status.success());
+    });
     assert!(report.contains("fib(50) = 12586269025, greet = 677538150, call_fib(10) = 55"), "{report}");
     let (name, hex) = report
         .lines()
@@ -129,14 +142,9 @@ fn a_page_fetches_the_traces_of_the_generated_runtime_itself() {
 #[test]
 fn the_frames_and_workers_of_a_page_are_recorded() {
     let work = tests::fresh_temp_dir("r3-browser-frames");
-    let site_dir = work.join("site");
-    let page = site(&site_dir).with_file_name("frames.html");
-    let fib = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/fib.wasm");
-    std::fs::copy(&fib, site_dir.join("fib.wasm")).unwrap();
-    let out = work.join("traces");
-    let output = record(&page, &out, &[]);
-    let report = report(&output);
-    assert!(output.status.success(), "{report}");
+    let (out, report) = record_site_page(&work, "frames.html", |site_dir| {
+        std::fs::copy(fib_wasm(), site_dir.join("fib.wasm")).unwrap();
+    });
     for line in ["page fib(20) = 6765", "worker fib(21) = 10946", "frame fib(22) = 17711"] {
         assert!(report.contains(line), "no {line:?}:\n{report}");
     }
