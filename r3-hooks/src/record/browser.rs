@@ -57,7 +57,7 @@ pub fn record(
         .map_err(|source| RecordError::Start { program: node.join(" "), source });
     let _ = std::fs::remove_dir_all(&work);
     let status = status?;
-    Ok(Recording { status, traces: traces_written_since(&out_dir, started) })
+    Ok(Recording { status, traces: traces_written_since(&out_dir, started), unfinished: Vec::new() })
 }
 
 /// The driver's environment variable for the page: a file to serve, or a URL to load.

@@ -28,6 +28,9 @@ pub struct Recording {
     pub status: ExitStatus,
     /// Traces the run wrote, sorted.
     pub traces: Vec<PathBuf>,
+    /// Traces the run began but never completed, sorted: their process ended (killed) before
+    /// its first checkpoint. Their temporary files are removed.
+    pub unfinished: Vec<PathBuf>,
 }
 
 /// Runs `command` (e.g. `node app.mjs`) with recording on; its stdout, stderr and exit status
@@ -89,7 +92,8 @@ pub fn record(
     }
     let _ = std::fs::remove_dir_all(&work);
     let status = status?;
-    Ok(Recording { status, traces: traces_written_since(&out_dir, started) })
+    let unfinished = remove_unfinished(&out_dir);
+    Ok(Recording { status, traces: traces_written_since(&out_dir, started), unfinished })
 }
 
 /// When the program is a node given by path (e.g. a node 22 beside an older system node), its
@@ -136,6 +140,27 @@ fn wait_for_recording_processes(out_dir: &Path) {
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+}
+
+/// The recorder writes a trace as `<trace>.<pid>-<random>.tmp` until its first checkpoint puts
+/// it in place; such a file of a process that no longer runs is half a trace. Removes those,
+/// returning the traces they were to become.
+fn remove_unfinished(out_dir: &Path) -> Vec<PathBuf> {
+    let mut unfinished: Vec<PathBuf> = std::fs::read_dir(out_dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| {
+            let path = entry.ok()?.path();
+            let name = path.file_name()?.to_str()?;
+            let (trace, owner) = name.strip_suffix(".tmp")?.rsplit_once('.')?;
+            let pid = owner.split('-').next()?;
+            let ended = trace.ends_with(".r3") && pid.bytes().all(|b| b.is_ascii_digit()) && !is_running(pid);
+            (ended && std::fs::remove_file(&path).is_ok()).then(|| out_dir.join(trace))
+        })
+        .collect();
+    unfinished.sort();
+    unfinished.dedup();
+    unfinished
 }
 
 /// Whether process `pid` runs: it exists and is no zombie. A child process killed after its

@@ -75,9 +75,15 @@ pub fn run(args: RecordArgs) -> Result<ExitCode> {
     for trace in &recording.traces {
         eprintln!("r3: {}", summary(trace));
     }
+    for trace in &recording.unfinished {
+        eprintln!(
+            "r3: {}: no trace: its process ended (killed?) before the trace was complete",
+            trace.display()
+        );
+    }
     // Exit status 2 of the browser recorder: it could not record, and has said why.
     let could_record = args.browser.is_none() || recording.status.code() != Some(2);
-    if recording.traces.is_empty() && could_record {
+    if recording.traces.is_empty() && recording.unfinished.is_empty() && could_record {
         eprintln!("r3: the program instantiated no WebAssembly module; no trace written");
     }
     Ok(match recording.status.code() {
