@@ -187,3 +187,22 @@ pub(super) fn traces_written_since(dir: &Path, started: std::time::SystemTime) -
     traces.sort();
     traces
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    #[test]
+    fn a_zombie_process_does_not_run() {
+        let mut running = Command::new("sleep").arg("10").spawn().expect("sleep starts");
+        assert!(is_running(&running.id().to_string()));
+        running.kill().expect("killed");
+        // Not reaped yet: a zombie, as a killed orphan is until init reaps it.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert!(!is_running(&running.id().to_string()));
+        running.wait().expect("reaped");
+        assert!(!is_running(&running.id().to_string()));
+        assert!(!is_running("not-a-pid"));
+    }
+}
