@@ -74,6 +74,20 @@ fn binary_is_compact() {
 }
 
 #[test]
+fn runs_of_memory_writes_take_their_distance_not_their_address() {
+    // UTF-16 text rewritten by the host: every other byte (the zero high byte) unchanged.
+    let runs: Vec<Run> = (0..1000).map(|k| Run { addr: 0x4000_0000 + 2 * k, bytes: vec![b'a'] }).collect();
+    let event = Event::MemoryWrites { memory: 0, runs };
+    let mut trace = Trace::new(Header::new(b"", 0));
+    trace.events.push(event.clone());
+    let header = Trace::new(Header::new(b"", 0)).to_bytes(Encoding::Binary).len();
+    let binary = trace.to_bytes(Encoding::Binary);
+    // Per run: a one-byte skip, a one-byte length and the byte; the first skip takes five.
+    assert_eq!(binary.len() - header, 1 + 1 + 2 + 4 + 3 * 1000);
+    assert_eq!(Trace::read(&binary).unwrap().events, [event]);
+}
+
+#[test]
 fn header_names_the_module_by_sha256() {
     let header = Header::new(b"", 0);
     assert_eq!(header.module_sha256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");

@@ -233,7 +233,15 @@ const ret = (...results) => ({ export_return: { results } });
 const icall = (func, ...args) => ({ import_call: { func, args } });
 const iret = (func, ...results) => ({ import_return: { func, results } });
 const write = (addr, hex) => ({ memory_write: { memory: 0, addr, bytes: hex } });
-const writes = (...runs) => ({ memory_writes: { memory: 0, runs: runs.map(([addr, bytes]) => ({ addr, bytes })) } });
+// memory_writes from [addr, hex] runs: each run's skip counts from the previous run's end.
+const writes = (...runs) => {
+  let end = 0;
+  return { memory_writes: { memory: 0, runs: runs.map(([addr, bytes]) => {
+    const skip = addr - end;
+    end = addr + bytes.length / 2;
+    return { skip, bytes };
+  }) } };
+};
 
 const HOST = `{ env: {
   write: (addr, value) => new DataView(memory.buffer).setInt32(addr, value, true),

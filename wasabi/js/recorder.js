@@ -1293,11 +1293,15 @@ var R3 = (function () {
       e.byte(runs.length === 2 ? MEMORY_WRITE : MEMORY_WRITES);
       e.u32(0);
       if (runs.length > 2) e.u32(runs.length >>> 1);
+      // A memory_write holds its run's address; memory_writes each run's distance from the
+      // previous one's end (docs/trace-format.md).
+      let end = 0;
       for (let i = 0; i < runs.length; i += 2) {
         const from = runs[i];
         const n = runs[i + 1] - from;
-        e.num(from);
+        e.num(from - end);
         e.num(n);
+        if (runs.length > 2) end = from + n;
         if (n <= 64) {
           const buf = e.buf;
           const pos = e.pos;

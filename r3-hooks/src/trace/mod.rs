@@ -174,6 +174,7 @@ pub enum Event {
     /// of one memory, in ascending order, with bytes the host did not change between them.
     MemoryWrites {
         memory: u32,
+        #[serde(with = "skipped_runs")]
         runs: Vec<Run>,
     },
 }
@@ -344,6 +345,49 @@ fn check_version(header: &Header) -> Result<(), TraceError> {
         return Err(TraceError::Version { found: header.version });
     }
     Ok(())
+}
+
+/// `memory_writes` runs as both encodings hold them: each run's `skip`, how many bytes lie
+/// between the previous run's end (address 0 for the first run) and its start, then its bytes.
+/// Runs are mostly a few bytes apart (the high bytes of UTF-16 text, which the host rewrote
+/// unchanged, split them), so an address takes a byte instead of three to five.
+mod skipped_runs {
+    use super::{Run, hex_bytes};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize)]
+    struct Skipping<'a> {
+        skip: u64,
+        #[serde(with = "hex_bytes")]
+        bytes: &'a [u8],
+    }
+
+    #[derive(Deserialize)]
+    struct Skipped {
+        skip: u64,
+        #[serde(with = "hex_bytes")]
+        bytes: Vec<u8>,
+    }
+
+    // Wrapping arithmetic keeps any list of runs lossless, ascending or not.
+    pub fn serialize<S: Serializer>(runs: &[Run], serializer: S) -> Result<S::Ok, S::Error> {
+        let mut end = 0u64;
+        serializer.collect_seq(runs.iter().map(|run| {
+            let skip = run.addr.wrapping_sub(end);
+            end = run.addr.wrapping_add(run.bytes.len() as u64);
+            Skipping { skip, bytes: &run.bytes }
+        }))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Run>, D::Error> {
+        let mut end = 0u64;
+        let runs = Vec::<Skipped>::deserialize(deserializer)?.into_iter().map(|Skipped { skip, bytes }| {
+            let addr = end.wrapping_add(skip);
+            end = addr.wrapping_add(bytes.len() as u64);
+            Run { addr, bytes }
+        });
+        Ok(runs.collect())
+    }
 }
 
 /// Memory bytes as a hex string in the text encoding, raw bytes in the binary one.
