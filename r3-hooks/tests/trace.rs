@@ -116,6 +116,12 @@ fn broken_traces_name_the_event() {
     let newer = text.replacen("\"version\":3", "\"version\":4", 1);
     assert!(matches!(Trace::read(newer.as_bytes()), Err(TraceError::Version { found: 4 })));
     assert!(matches!(Trace::read(b"garbage"), Err(TraceError::NotATrace(_))));
+    // The runs of a memory_writes event count on from the previous run's end, within 2^64.
+    lines[3] = r#"{"memory_writes":{"memory":0,"runs":[{"skip":18446744073709551615,"bytes":"01"}]}}"#;
+    match Trace::read(lines.join("\n").as_bytes()) {
+        Err(TraceError::Event { index: 2, message, .. }) => assert!(message.contains("64-bit"), "{message}"),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]

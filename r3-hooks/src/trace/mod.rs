@@ -353,7 +353,7 @@ fn check_version(header: &Header) -> Result<(), TraceError> {
 /// unchanged, split them), so an address takes a byte instead of three to five.
 mod skipped_runs {
     use super::{Run, hex_bytes};
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer, de::Error};
 
     #[derive(Serialize)]
     struct Skipping<'a> {
@@ -369,7 +369,8 @@ mod skipped_runs {
         bytes: Vec<u8>,
     }
 
-    // Wrapping arithmetic keeps any list of runs lossless, ascending or not.
+    // Runs ascend as recorders write them; wrapping arithmetic writes any others losslessly,
+    // and a reader refuses them where they reach beyond the 64-bit address space.
     pub fn serialize<S: Serializer>(runs: &[Run], serializer: S) -> Result<S::Ok, S::Error> {
         let mut end = 0u64;
         serializer.collect_seq(runs.iter().map(|run| {
@@ -382,11 +383,15 @@ mod skipped_runs {
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Run>, D::Error> {
         let mut end = 0u64;
         let runs = Vec::<Skipped>::deserialize(deserializer)?.into_iter().map(|Skipped { skip, bytes }| {
-            let addr = end.wrapping_add(skip);
-            end = addr.wrapping_add(bytes.len() as u64);
-            Run { addr, bytes }
+            let addr = end.checked_add(skip);
+            let after = addr.and_then(|addr| addr.checked_add(bytes.len() as u64));
+            let (Some(addr), Some(after)) = (addr, after) else {
+                return Err(D::Error::custom("a run reaches beyond the 64-bit address space"));
+            };
+            end = after;
+            Ok(Run { addr, bytes })
         });
-        Ok(runs.collect())
+        runs.collect()
     }
 }
 
