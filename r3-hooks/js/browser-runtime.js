@@ -7,7 +7,8 @@
  * workers have names of their own.
  * Adds to the recorder's page API (docs/recording.md): R3.done() and R3.finished.
  */
-function installBrowserRecording(instrumentUrl) {
+// `options.keepReturns`: every export_return in the traces (`r3 record --keep-returns`).
+function installBrowserRecording(instrumentUrl, options) {
   "use strict";
   const R3 = globalThis.R3;
   const BROWSER = Symbol.for("r3.browser");
@@ -37,6 +38,7 @@ function installBrowserRecording(instrumentUrl) {
     };
   }
   runtime.useClaims(claimsAt(new URL("claim", instrumentUrl).href));
+  if (options !== undefined && options.keepReturns) runtime.keepAllReturns();
 
   // {status, bytes, sha256}: 200 with the instrumented module, 204 if the server left it as it
   // is (not a valid module, or instrumented already).

@@ -5,6 +5,7 @@
  *   R3_TRACE_DIR     where traces and original modules go
  *   R3_CHROMIUM      the chromium executable
  *   R3_TIMEOUT       seconds the page gets to call R3.done()
+ *   R3_KEEP_RETURNS  1: every export_return in the traces, also those an export_call implies
  *   WASABI_BIN, WASABI_BIN_ARGS, WASABI_CACHE   the instrumenter, as for preload.cjs
  * This file's directory also holds recorder.js, compile-patch.cjs, browser-runtime.js (the page
  * side) and instrumenter.cjs. Exit status: 0 recorded, 1 the page failed (uncaught exception,
@@ -211,7 +212,7 @@ function injectedRuntime(instrumentUrl) {
   const read = (name) => fs.readFileSync(path.join(here, name), "utf8");
   // One function scope: the scripts' top-level names stay out of the page's global scope.
   return `(function () {\n${read("recorder.js")}\n${read("compile-patch.cjs")}\n${read("browser-runtime.js")}\n` +
-    `installBrowserRecording(${JSON.stringify(instrumentUrl)});\n})();\n`;
+    `installBrowserRecording(${JSON.stringify(instrumentUrl)}, { keepReturns: ${env.R3_KEEP_RETURNS === "1"} });\n})();\n`;
 }
 
 function describe(value) {

@@ -37,14 +37,19 @@ fn record(page: &Path, out: &Path, extra: &[&str]) -> Output {
         .expect("r3 runs")
 }
 
-/// Records `page` of a fresh site in `work`, after `prepare` added to the site's folder; the
-/// traces' folder and what r3 printed, the recording having succeeded.
-fn record_site_page(work: &Path, page: &str, prepare: impl FnOnce(&Path)) -> (PathBuf, String) {
+/// Records `page` of a fresh site in `work` with `options`, after `prepare` added to the site's
+/// folder; the traces' folder and what r3 printed, the recording having succeeded.
+fn record_site_page(
+    work: &Path,
+    page: &str,
+    options: &[&str],
+    prepare: impl FnOnce(&Path),
+) -> (PathBuf, String) {
     let site_dir = work.join("site");
     let page = site(&site_dir).with_file_name(page);
     prepare(&site_dir);
     let out = work.join("traces");
-    let output = record(&page, &out, &[]);
+    let output = record(&page, &out, options);
     let report = report(&output);
     assert!(output.status.success(), "{report}");
     (out, report)
@@ -114,7 +119,7 @@ fn a_missing_page_or_browser_is_a_clear_error() {
 fn a_page_fetches_the_traces_of_the_generated_runtime_itself() {
     let work = tests::fresh_temp_dir("r3-browser-generated");
     let fib = fib_wasm();
-    let (out, report) = record_site_page(&work, "generated.html", |site_dir| {
+    let (out, report) = record_site_page(&work, "generated.html", &[], |site_dir| {
         let instrument =
             Command::new(r3()).args(["instrument", "--hooks=r3", "-o"]).arg(site_dir).arg(&fib).output();
         assert!(instrument.unwrap().status.success());
@@ -138,14 +143,16 @@ fn a_page_fetches_the_traces_of_the_generated_runtime_itself() {
 
 /// A page's frames and dedicated workers are recorded too: one module instantiated by the page,
 /// a worker and a frame gives three traces with instance numbers of their own (claimed at the
-/// recording server), and each replays faithfully.
+/// recording server), and each replays faithfully. With `--keep-returns`, the page's trace
+/// holds the return its second call implies.
 #[test]
 fn the_frames_and_workers_of_a_page_are_recorded() {
     let work = tests::fresh_temp_dir("r3-browser-frames");
-    let (out, report) = record_site_page(&work, "frames.html", |site_dir| {
+    let (out, report) = record_site_page(&work, "frames.html", &["--keep-returns"], |site_dir| {
         std::fs::copy(fib_wasm(), site_dir.join("fib.wasm")).unwrap();
     });
-    for line in ["page fib(20) = 6765", "worker fib(21) = 10946", "frame fib(22) = 17711"] {
+    let lines = ["page fib(19) = 4181, fib(20) = 6765", "worker fib(21) = 10946", "frame fib(22) = 17711"];
+    for line in lines {
         assert!(report.contains(line), "no {line:?}:\n{report}");
     }
     let mut names: Vec<String> = tests::traces_in(&out)
@@ -154,6 +161,9 @@ fn the_frames_and_workers_of_a_page_are_recorded() {
         .collect();
     names.sort();
     assert_eq!(names, ["fib-0.r3", "fib-1.r3", "fib-2.r3"], "{report}");
+    let page = r3_hooks::Trace::read(&std::fs::read(out.join("fib-0.r3")).unwrap()).unwrap();
+    let returns = page.events.iter().filter(|event| matches!(event, r3_hooks::Event::ExportReturn { .. }));
+    assert_eq!(returns.count(), 2, "{:?}", page.events);
     let failed = tests::replay_all(r3(), &out);
     let _ = std::fs::remove_dir_all(&work);
     assert!(failed.is_empty(), "replays failed: {failed:#?}");

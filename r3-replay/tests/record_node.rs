@@ -1,7 +1,7 @@
-//! `r3 record -- node ...` when the program does not end normally.
+//! `r3 record -- node ...`: options, and programs that do not end normally.
 
-use std::path::Path;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 /// Calls import `tick` a million times from export `run`: over a megabyte of `import_return`
 /// events, so the recorder writes them to its temporary file before any checkpoint.
@@ -19,23 +19,52 @@ const { instance } = await WebAssembly.instantiate(readFileSync(process.argv[2])
 instance.exports.run();
 "#;
 
-#[test]
-fn a_process_killed_before_its_first_checkpoint_leaves_no_half_trace() {
-    let work = tests::fresh_temp_dir("r3-record-killed");
-    let wasm = work.join("chatty.wasm");
-    std::fs::write(&wasm, wat::parse_str(CHATTY).unwrap()).unwrap();
-    let program = work.join("killed.mjs");
-    std::fs::write(&program, KILLED).unwrap();
-    let out = work.join("out");
+/// Writes `wat` as NAME.wasm and `program` as NAME.mjs into `dir`, and records the program
+/// (given the module's path) into `dir/out`, with `options` before the `--`.
+fn record(dir: &Path, name: &str, wat: &str, program: &str, options: &[&str]) -> (PathBuf, Output) {
+    let wasm = dir.join(format!("{name}.wasm"));
+    std::fs::write(&wasm, wat::parse_str(wat).unwrap()).unwrap();
+    let script = dir.join(format!("{name}.mjs"));
+    std::fs::write(&script, program).unwrap();
+    let out = dir.join("out");
     let output = Command::new(env!("CARGO_BIN_EXE_r3"))
         .args(["record", "-o"])
         .arg(&out)
+        .args(options)
         .arg("--")
         .arg(tests::recording_node())
-        .arg(&program)
+        .arg(&script)
         .arg(&wasm)
         .output()
         .unwrap();
+    (out, output)
+}
+
+const TWICE: &str = r#"(module (func (export "one") (result i32) (i32.const 1)))"#;
+
+const CALLS_TWICE: &str = r#"import { readFileSync } from "node:fs";
+const { instance } = await WebAssembly.instantiate(readFileSync(process.argv[2]));
+console.log(instance.exports.one() + instance.exports.one());
+"#;
+
+#[test]
+fn keep_returns_writes_the_returns_an_export_call_implies() {
+    for (options, returns) in [(&[][..], 1), (&["--keep-returns"][..], 2)] {
+        let work = tests::fresh_temp_dir("r3-record-keep-returns");
+        let (out, output) = record(&work, "twice", TWICE, CALLS_TWICE, options);
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        assert_eq!(String::from_utf8_lossy(&output.stdout), "2\n");
+        let trace = r3_hooks::Trace::read(&std::fs::read(out.join("twice-0.r3")).unwrap()).unwrap();
+        let written =
+            trace.events.iter().filter(|event| matches!(event, r3_hooks::Event::ExportReturn { .. }));
+        assert_eq!(written.count(), returns, "{options:?}: {:?}", trace.events);
+    }
+}
+
+#[test]
+fn a_process_killed_before_its_first_checkpoint_leaves_no_half_trace() {
+    let work = tests::fresh_temp_dir("r3-record-killed");
+    let (out, output) = record(&work, "chatty", CHATTY, KILLED, &[]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success(), "{stderr}");
     let left: Vec<String> = std::fs::read_dir(&out)

@@ -139,6 +139,8 @@ var R3 = (function () {
   // `give(kind, key)`, each throwing if it cannot. A folder of the run under `r3 record`
   // (node); the recording server under `r3 record --browser`, which browser-runtime.js sets.
   let claims = host !== undefined && host.claims !== undefined ? claimsInFolder(host.claims) : undefined;
+  // Whether every export_return is written, also those an export_call implies.
+  let keepReturns = host !== undefined && host.keepReturns;
 
   function claimsInFolder(folder) {
     const file = (kind, key) => host.path.join(folder, kind, key);
@@ -920,7 +922,7 @@ var R3 = (function () {
       const start = e.mark();
       e.byte(EXPORT_RETURN);
       this.values(types, value);
-      if (host === undefined || !host.keepReturns) {
+      if (!keepReturns) {
         this.heldReturn = start;
         this.heldReturnEnd = e.mark();
       }
@@ -2066,7 +2068,10 @@ var R3 = (function () {
   };
   // The claims of trace names and instance numbers (see `claims`), for browser-runtime.js.
   const useClaims = (store) => { claims = store; };
-  Object.defineProperty(R3, RUNTIME, { value: Object.freeze({ native, explainCompileError, beforeCompile, useClaims }) });
+  const keepAllReturns = () => { keepReturns = true; };
+  Object.defineProperty(R3, RUNTIME, {
+    value: Object.freeze({ native, explainCompileError, beforeCompile, useClaims, keepAllReturns }),
+  });
 
   install();
   globalThis.R3 = R3;

@@ -19,6 +19,8 @@ pub struct BrowserOptions {
     pub node: Option<PathBuf>,
     /// How long the page gets to call `R3.done()`.
     pub timeout_secs: u64,
+    /// Every `export_return` in the traces (docs/trace-format.md, "Call-stack optimisation").
+    pub keep_returns: bool,
 }
 
 /// Records `page` (an HTML file, whose directory is served over http, or a URL) into `out_dir`.
@@ -42,7 +44,11 @@ pub fn record(
     let started = std::time::SystemTime::now();
     let node = node_command(options.node.as_deref());
     let cache_dir = std::env::var_os("WASABI_CACHE").map(PathBuf::from);
-    let status = Command::new(&node[0])
+    let mut command = Command::new(&node[0]);
+    if options.keep_returns {
+        command.env("R3_KEEP_RETURNS", "1");
+    }
+    let status = command
         .args(&node[1..])
         .arg(&driver)
         .env(page_env.0, page_env.1)

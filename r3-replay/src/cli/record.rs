@@ -49,11 +49,18 @@ pub struct RecordArgs {
     /// Seconds the page gets to call `R3.done()` (--browser, default 60); then its traces end anyway.
     #[arg(long, value_name = "S")]
     timeout: Option<u64>,
+    /// Write every `export_return`, also those the next `export_call` implies (which are left
+    /// out by default): the trace then holds every value the exports returned. The same as
+    /// `R3_KEEP_RETURNS=1` in the environment.
+    #[arg(long)]
+    keep_returns: bool,
 }
 
 pub fn run(args: RecordArgs) -> Result<ExitCode> {
+    let keep_returns =
+        args.keep_returns || std::env::var_os("R3_KEEP_RETURNS").is_some_and(|value| value == "1");
     if args.command.first().is_some_and(|program| is_module(program)) {
-        return record_module(&args.command, &args.output_dir);
+        return record_module(&args.command, &args.output_dir, keep_returns);
     }
     let r3 = std::env::current_exe().context("cannot locate the r3 executable")?;
     let instrumenter = node::Instrumenter { executable: r3, args: vec!["instrument".into()] };
@@ -63,14 +70,14 @@ pub fn run(args: RecordArgs) -> Result<ExitCode> {
                 chromium: args.chromium,
                 node: args.node,
                 timeout_secs: args.timeout.unwrap_or(60),
+                keep_returns,
             };
             browser::record(page, &args.output_dir, &options, &instrumenter)?
         }
         None if args.chromium.is_some() || args.node.is_some() || args.timeout.is_some() => {
             bail!("--chromium, --node and --timeout go with --browser")
         }
-        // R3_KEEP_RETURNS=1 in the environment reaches the recorder as it is.
-        None => node::record(&args.command, &args.output_dir, &instrumenter, false)?,
+        None => node::record(&args.command, &args.output_dir, &instrumenter, keep_returns)?,
     };
     for trace in &recording.traces {
         eprintln!("r3: {}", summary(trace));
@@ -144,7 +151,7 @@ impl Invocation {
 /// Records one module instance on wasmtime, its imports from WASI preview1: results of
 /// `--invoke` go to stdout as wasmtime's `--invoke` prints them, a trap to stderr (exit status
 /// 1), `proc_exit(n)` exits with status n; the trace is written in every case.
-fn record_module(words: &[String], out_dir: &Path) -> Result<ExitCode> {
+fn record_module(words: &[String], out_dir: &Path, keep_returns: bool) -> Result<ExitCode> {
     let invocation = Invocation::parse(words)?;
     let path = &invocation.module;
     let bytes = native::read_module(path)?;
@@ -155,8 +162,7 @@ fn record_module(words: &[String], out_dir: &Path) -> Result<ExitCode> {
     let mut store = Store::new(&engine, context);
     let imports = wasi::imports(&mut store, &module, path)?;
     let mut recorder = Recorder::new(out_dir);
-    // As for the node recorder (docs/recording.md): every export_return, implied ones too.
-    if std::env::var_os("R3_KEEP_RETURNS").is_some_and(|value| value == "1") {
+    if keep_returns {
         recorder = recorder.keep_returns();
     }
     let instance = recorder.instantiate(&mut store, &module, &imports)?;
