@@ -66,6 +66,7 @@ pub fn generate(trace: &Trace, original: &[u8], original_name: &str) -> Result<H
         return Err(ReplayError::WrongModule { trace: trace.header.module_sha256.clone(), module: sha256 });
     }
     let module = Original::parse(original)?;
+    check_host_writes(trace, &module)?;
     let replay = reduce::reduce_with(trace, &|func| module.same_function(func))?;
     let layout = layout::Layout::new(&replay, &module)?;
     let section = ReplaySection {
@@ -107,6 +108,28 @@ pub fn generate(trace: &Trace, original: &[u8], original_name: &str) -> Result<H
     }
     let (bytes, data_bytes) = host::emit(&replay, &module, &layout, &section)?;
     Ok(HostModule { bytes, section, warnings, data_bytes })
+}
+
+/// Host bytes of a memory the module does not have, or beyond the largest size its memory can
+/// grow to (a corrupt trace), are refused here with their event, not left to trap the replay.
+fn check_host_writes(trace: &Trace, module: &Original) -> Result<(), ReplayError> {
+    for (index, event) in trace.events.iter().enumerate() {
+        for (memory, addr, bytes) in event.memory_runs() {
+            let mismatch = |message| ReplayError::Mismatch { index, message };
+            let ty = module.memories.get(memory as usize);
+            let ty = ty.ok_or_else(|| mismatch(format!("the module has no memory {memory}")))?;
+            let pages = ty.maximum.unwrap_or(if ty.memory64 { 1 << 48 } else { 1 << 16 });
+            let largest = pages.saturating_mul(1 << ty.page_size_log2.unwrap_or(16));
+            let end = addr.checked_add(bytes.len() as u64).filter(|&end| end <= largest);
+            if end.is_none() {
+                let (count, what) = (bytes.len(), event.kind());
+                return Err(mismatch(format!(
+                    "{what} of {count} bytes at {addr} lies beyond the {largest} bytes memory {memory} can grow to"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn expect(outcome: &Outcome) -> Expect {
@@ -257,6 +280,32 @@ mod tests {
         let trace = Trace { header: Header::new(&original, 0), events };
         let error = generate(&trace, &original, "o.wasm").unwrap_err();
         assert!(error.to_string().contains("imports as immutable"), "{error}");
+    }
+
+    #[test]
+    fn host_bytes_beyond_the_largest_memory_are_an_error_naming_the_event() {
+        let original =
+            wat::parse_str(r#"(module (memory (export "memory") 1 2) (func (export "main")))"#).unwrap();
+        let write = |addr| Event::MemoryWrite { memory: 0, addr, bytes: vec![1, 2] };
+        for (written, error) in [
+            (write(2 * 65536 - 2), None),
+            (write(2 * 65536 - 1), Some("beyond the 131072 bytes memory 0 can grow to")),
+            (write(u64::MAX), Some("at 18446744073709551615 lies beyond")),
+            (Event::MemoryWrite { memory: 1, addr: 0, bytes: vec![1] }, Some("no memory 1")),
+        ] {
+            let call = Event::ExportCall { func: 0, name: "main".into(), args: vec![] };
+            let events =
+                vec![call, written, Event::ExportReturn { results: vec![] }, Event::End { naive_events: 0 }];
+            let trace = Trace { header: Header::new(&original, 0), events };
+            match (generate(&trace, &original, "o.wasm"), error) {
+                (Ok(_), None) => {}
+                (Err(found), Some(expected)) => {
+                    let found = found.to_string();
+                    assert!(found.starts_with("the trace, event 1: ") && found.contains(expected), "{found}");
+                }
+                (result, _) => panic!("{:?}", result.map(|_| "a replay")),
+            }
+        }
     }
 
     /// Shiki's onig.wasm: one memcpy of the host left 11,000 runs of changed bytes, read after
