@@ -69,11 +69,16 @@ function startServer(root) {
   });
 }
 
-function instrument(instrumenter, request, response) {
+// Calls `then` with the request's whole body.
+function withBody(request, then) {
   const chunks = [];
   request.on("data", (chunk) => chunks.push(chunk));
-  request.on("end", () => {
-    const bytes = new Uint8Array(Buffer.concat(chunks));
+  request.on("end", () => then(Buffer.concat(chunks)));
+}
+
+function instrument(instrumenter, request, response) {
+  withBody(request, (body) => {
+    const bytes = new Uint8Array(body);
     const sha = crypto.createHash("sha256").update(bytes).digest("hex");
     let out;
     try {
@@ -93,12 +98,10 @@ function instrument(instrumenter, request, response) {
 const claims = new Map();
 
 function answerClaim(request, response) {
-  const chunks = [];
-  request.on("data", (chunk) => chunks.push(chunk));
-  request.on("end", () => {
+  withBody(request, (body) => {
     let answer;
     try {
-      const { op, kind, key, content } = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+      const { op, kind, key, content } = JSON.parse(body.toString("utf8"));
       const id = `${kind}/${key}`;
       if (op === "claim") {
         answer = { created: !claims.has(id) };

@@ -261,6 +261,16 @@ var R3 = (function () {
 
   const scratch = new DataView(new ArrayBuffer(8));
 
+  // Bytes [from, to) of `src` into `dst` at `at`. Most host writes are small: a loop beats
+  // creating a subarray for them.
+  function copyBytes(dst, at, src, from, to) {
+    if (to - from <= 64) {
+      for (let i = from; i < to; i++) dst[at + i - from] = src[i];
+    } else {
+      dst.set(src.subarray(from, to), at);
+    }
+  }
+
   class Encoder {
     constructor(spill) {
       this.buf = new Uint8Array(spill === undefined ? 4096 : 16384);
@@ -1273,14 +1283,7 @@ var R3 = (function () {
     }
 
     takeRun(from, to) {
-      const m8 = this.m8;
-      const s8 = this.s8;
-      // Most host writes are small: a loop beats creating subarrays for them.
-      if (to - from <= 64) {
-        for (let i = from; i < to; i++) s8[i] = m8[i];
-      } else {
-        s8.set(m8.subarray(from, to), from);
-      }
+      copyBytes(this.s8, from, this.m8, from, to);
       this.runs.push(from, to);
     }
 
@@ -1304,14 +1307,8 @@ var R3 = (function () {
         e.num(from - end);
         e.num(n);
         if (runs.length > 2) end = from + n;
-        if (n <= 64) {
-          const buf = e.buf;
-          const pos = e.pos;
-          for (let k = 0; k < n; k++) buf[pos + k] = m8[from + k];
-          e.pos = pos + n;
-        } else {
-          e.raw(m8.subarray(from, from + n));
-        }
+        copyBytes(e.buf, e.pos, m8, from, from + n);
+        e.pos += n;
       }
       runs.length = 0;
       if (e.full()) e.makeRoom(e.buf.length);

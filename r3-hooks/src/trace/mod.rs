@@ -228,14 +228,15 @@ impl Event {
 
     /// The host-written bytes a `memory_write` or `memory_writes` carries, as (memory, addr,
     /// bytes) runs; nothing for other events.
-    pub fn memory_runs(&self) -> Vec<(u32, u64, &[u8])> {
-        match self {
-            Event::MemoryWrite { memory, addr, bytes } => vec![(*memory, *addr, bytes.as_slice())],
-            Event::MemoryWrites { memory, runs } => {
-                runs.iter().map(|run| (*memory, run.addr, run.bytes.as_slice())).collect()
+    pub fn memory_runs(&self) -> impl Iterator<Item = (u32, u64, &[u8])> {
+        let (one, memory, runs) = match self {
+            Event::MemoryWrite { memory, addr, bytes } => {
+                (Some((*memory, *addr, bytes.as_slice())), 0, &[][..])
             }
-            _ => Vec::new(),
-        }
+            Event::MemoryWrites { memory, runs } => (None, *memory, runs.as_slice()),
+            _ => (None, 0, &[][..]),
+        };
+        one.into_iter().chain(runs.iter().map(move |run| (memory, run.addr, run.bytes.as_slice())))
     }
 }
 

@@ -20,7 +20,7 @@ impl Stats {
         for event in &trace.events {
             stats.events += 1;
             *stats.by_kind.entry(event.kind()).or_default() += 1;
-            let written: usize = event.memory_runs().iter().map(|(_, _, bytes)| bytes.len()).sum();
+            let written: usize = event.memory_runs().map(|(_, _, bytes)| bytes.len()).sum();
             stats.memory_bytes += written as u64;
             if let super::Event::End { naive_events } = event {
                 stats.naive_events = Some(*naive_events);
